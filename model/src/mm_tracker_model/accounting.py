@@ -1,0 +1,144 @@
+"""Parameter and MAC accounting for one template+search pair, the way the papers report it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from mm_tracker_model.nn.tracker_net import PARAM_GROUPS, TrackerNet, param_group
+
+# thop counted only Linear and convolution layers; these are the aten ops they lower to.
+MODULE_OPS = ("mm", "addmm", "convolution")
+
+
+@dataclass
+class GroupParams:
+    total: int
+    trainable: int
+
+
+@dataclass
+class ParamCount:
+    total: int
+    used: int
+    trainable: int
+    groups: dict[str, GroupParams]
+
+
+@dataclass
+class MacCount:
+    total: int
+    modules: int
+    groups: dict[str, int]
+    by_op: dict[str, int]
+
+
+@dataclass
+class Accounting:
+    preset: str
+    params: ParamCount
+    macs: MacCount
+    tokens: dict[str, int]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def example_inputs(net: TrackerNet, batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    cfg = net.config
+    device = next(net.parameters()).device
+    template = torch.zeros(batch, 6, cfg.template_size, cfg.template_size, device=device)
+    search = torch.zeros(batch, 6, cfg.search_size, cfg.search_size, device=device)
+    return template, search
+
+
+def _used_parameter_names(net: nn.Module, run_forward) -> set[str]:
+    """Names of parameters owned by modules whose forward ran (thop's view, plus module-level parameters)."""
+    ran: set[str] = set()
+    hooks = [
+        module.register_forward_hook(lambda m, i, o, name=name: ran.add(name)) for name, module in net.named_modules()
+    ]
+    try:
+        run_forward()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return {
+        f"{module_name}.{param_name}" if module_name else param_name
+        for module_name, module in net.named_modules()
+        if module_name in ran
+        for param_name, _ in module.named_parameters(recurse=False)
+    }
+
+
+def count_params(net: TrackerNet, used_names: set[str]) -> ParamCount:
+    groups = {g: GroupParams(0, 0) for g in PARAM_GROUPS}
+    total = used = trainable = 0
+    for name, param in net.named_parameters():
+        n = param.numel()
+        group = groups[param_group(name)]
+        group.total += n
+        total += n
+        used += n if name in used_names else 0
+        if param.requires_grad:
+            group.trainable += n
+            trainable += n
+    return ParamCount(total=total, used=used, trainable=trainable, groups=groups)
+
+
+def _self_macs(counts: dict[str, dict]) -> dict[str, int]:
+    """MACs each module runs itself, not through a submodule that has its own entry (fqn without root)."""
+    totals = {fqn: sum(ops.values()) // 2 for fqn, ops in counts.items() if fqn != "Global"}
+    own = dict(totals)
+    for fqn, macs in totals.items():
+        parent = fqn.rpartition(".")[0]
+        while parent and parent not in totals:
+            parent = parent.rpartition(".")[0]
+        if parent:
+            own[parent] -= macs
+    return {fqn.partition(".")[2]: macs for fqn, macs in own.items()}
+
+
+def count_macs(counter: FlopCounterMode) -> MacCount:
+    counts = counter.get_flop_counts()
+    by_op = Counter({str(op).split(".")[-1]: flops // 2 for op, flops in counts.get("Global", {}).items()})
+    groups = dict.fromkeys(PARAM_GROUPS, 0)
+    for name, macs in _self_macs(counts).items():
+        if macs:
+            groups[param_group(name)] += macs
+    return MacCount(
+        total=sum(by_op.values()),
+        modules=sum(by_op[op] for op in MODULE_OPS),
+        groups=groups,
+        by_op=dict(sorted(by_op.items())),
+    )
+
+
+@torch.no_grad()
+def account(net: TrackerNet) -> Accounting:
+    """Parameters (total, used in the forward pass, trainable per group) and MACs for one pair."""
+    was_training = net.training
+    net.eval()
+    template, search = example_inputs(net)
+    counter = FlopCounterMode(display=False)
+
+    def run() -> None:
+        with counter:
+            net(template, search)
+
+    try:
+        used = _used_parameter_names(net, run)
+    finally:
+        net.train(was_training)
+    cfg = net.config
+    tokens = {
+        "template": cfg.template_grid**2,
+        "search": cfg.search_grid**2,
+        "per_stream": cfg.template_grid**2 + cfg.search_grid**2,
+        "total": 2 * (cfg.template_grid**2 + cfg.search_grid**2),
+    }
+    return Accounting(preset=cfg.name, params=count_params(net, used), macs=count_macs(counter), tokens=tokens)

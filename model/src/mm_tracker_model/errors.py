@@ -1,0 +1,24 @@
+"""Specific exceptions of the model library; each message names the offending value and what was expected."""
+
+
+class MMTrackerError(Exception):
+    """Base class of every error raised on purpose by mm_tracker_model."""
+
+
+class PresetError(MMTrackerError, KeyError):
+    """Unknown preset name or invalid preset field."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class CheckpointError(MMTrackerError):
+    """A checkpoint file is missing, unreadable, not a checkpoint, or does not match the model."""
+
+
+class ShapeMismatchError(CheckpointError):
+    """A tensor in a checkpoint does not have the shape the model expects."""
+
+
+class InputShapeError(MMTrackerError, ValueError):
+    """A network input does not have the expected shape."""

@@ -1,0 +1,129 @@
+"""The project's checkpoint format: preset config, state_dict and JSON-able metadata, tensors only.
+
+Files load with `torch.load(..., weights_only=True)`, so nothing is ever unpickled beyond tensors and
+plain containers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mm_tracker_model.errors import CheckpointError, ShapeMismatchError
+from mm_tracker_model.nn.tracker_net import TrackerNet, build_net
+from mm_tracker_model.presets import NetConfig
+
+FORMAT = "mm_tracker.checkpoint/1"
+
+
+@dataclass
+class Checkpoint:
+    config: NetConfig
+    state_dict: dict[str, torch.Tensor]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LoadReport:
+    loaded: list[str]
+    missing: list[str]
+    unexpected: list[str]
+
+
+def read_torch_file(path: str | os.PathLike) -> Any:
+    """torch.load with weights_only=True, turning every failure into a CheckpointError that says why."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {str(path)!r} does not exist or is not a file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{str(path)!r} holds objects other than tensors and plain containers, so it cannot be loaded with "
+            f"weights_only=True ({str(exc).splitlines()[0]}). If you trust the file, re-save just its state dict "
+            "(e.g. torch.save({'net': ckpt['net']}, 'clean.pth')) and convert that."
+        ) from exc
+    except Exception as exc:  # torch raises RuntimeError, EOFError, zipfile errors ... for non-checkpoints
+        raise CheckpointError(f"{str(path)!r} is not a readable PyTorch checkpoint: {exc}") from exc
+
+
+def save_checkpoint(path: str | os.PathLike, net: TrackerNet, metadata: dict[str, Any] | None = None) -> Path:
+    """Write atomically (temporary file + rename) so a crash never leaves a half-written checkpoint."""
+    metadata = dict(metadata or {})
+    try:
+        json.dumps(metadata)
+    except TypeError as exc:
+        raise CheckpointError(f"checkpoint metadata must be JSON-serialisable: {exc}") from exc
+    payload = {
+        "format": FORMAT,
+        "preset": net.config.name,
+        "config": net.config.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+        "metadata": metadata,
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+        torch.save(payload, tmp)
+    os.replace(tmp.name, path)
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    payload = read_torch_file(path)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise CheckpointError(
+            f"{str(path)!r} is not an mm_tracker checkpoint (format {found!r}, expected {FORMAT!r}); "
+            "pretrained OSTrack/DropTrack/MAE files go through mm-tracker-convert first"
+        )
+    for key in ("config", "state_dict"):
+        if not isinstance(payload.get(key), dict):
+            raise CheckpointError(f"{str(path)!r}: field {key!r} missing or not a dict")
+    return Checkpoint(NetConfig.from_dict(payload["config"]), payload["state_dict"], payload.get("metadata", {}))
+
+
+def check_shapes(net: torch.nn.Module, state_dict: dict[str, torch.Tensor]) -> None:
+    """Refuse any tensor whose shape differs from the model's, naming the first one."""
+    expected = net.state_dict()
+    for key, tensor in state_dict.items():
+        if key in expected and tuple(tensor.shape) != tuple(expected[key].shape):
+            raise ShapeMismatchError(
+                f"shape mismatch for {key!r}: checkpoint has {tuple(tensor.shape)}, "
+                f"model expects {tuple(expected[key].shape)}"
+            )
+
+
+def load_state(net: torch.nn.Module, state_dict: dict[str, torch.Tensor], strict: bool = True) -> LoadReport:
+    """Load with a shape check first; with strict, any missing or unexpected key is an error."""
+    check_shapes(net, state_dict)
+    result = net.load_state_dict(state_dict, strict=False)
+    report = LoadReport(
+        loaded=sorted(set(state_dict) - set(result.unexpected_keys)),
+        missing=sorted(result.missing_keys),
+        unexpected=sorted(result.unexpected_keys),
+    )
+    if strict and (report.missing or report.unexpected):
+        raise CheckpointError(
+            f"checkpoint does not match the model: missing {report.missing[:5]}"
+            f"{' ...' if len(report.missing) > 5 else ''}, unexpected {report.unexpected[:5]}"
+            f"{' ...' if len(report.unexpected) > 5 else ''}"
+        )
+    return report
+
+
+def load_net(path: str | os.PathLike, preset: str | None = None, map_location: str = "cpu") -> TrackerNet:
+    """Build the network a checkpoint describes and load its weights; `preset` must match if given."""
+    checkpoint = load_checkpoint(path)
+    if preset is not None and preset != checkpoint.config.name:
+        raise CheckpointError(f"{str(path)!r} holds preset {checkpoint.config.name!r}, not the requested {preset!r}")
+    net = build_net(checkpoint.config)
+    load_state(net, checkpoint.state_dict)
+    return net.to(map_location)

@@ -1,0 +1,31 @@
+"""ament_python build of the mm_tracker ROS 2 package; launch files come from the repository's launch/."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+PACKAGE = "mm_tracker"
+LAUNCH_DIR = Path(__file__).resolve().parents[3] / "launch"
+
+data_files = [
+    ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+    (f"share/{PACKAGE}", ["package.xml"]),
+]
+launch_files = sorted(str(p) for p in LAUNCH_DIR.glob("*.launch.py"))
+if launch_files:
+    data_files.append((f"share/{PACKAGE}/launch", launch_files))
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(exclude=["test"]),
+    data_files=data_files,
+    install_requires=["setuptools"],
+    extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": ["demo_roundtrip = mm_tracker.demo_roundtrip:main"]},
+    zip_safe=True,
+    maintainer="mm_tracker developers",
+    maintainer_email="dev@mm-tracker.invalid",
+    description="ROS 2 node of the mm_tracker RGB+X single-object tracker.",
+    license="Apache-2.0",
+)
