@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import TypeVar
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from mm_tracker_model.nn.tracker_net import PARAM_GROUPS, TrackerNet, param_group
+
+T = TypeVar("T")
 
 # thop counted only Linear and convolution layers; these are the aten ops they lower to.
 MODULE_OPS = ("mm", "addmm", "convolution")
@@ -56,18 +60,18 @@ def example_inputs(net: TrackerNet, batch: int = 1) -> tuple[torch.Tensor, torch
     return template, search
 
 
-def _used_parameter_names(net: nn.Module, run_forward) -> set[str]:
-    """Names of parameters owned by modules whose forward ran (thop's view, plus module-level parameters)."""
+def _run_recording_parameters(net: nn.Module, run: Callable[[], T]) -> tuple[T, set[str]]:
+    """Run `run`; also return the names of parameters owned by modules whose forward ran (thop's view)."""
     ran: set[str] = set()
     hooks = [
         module.register_forward_hook(lambda m, i, o, name=name: ran.add(name)) for name, module in net.named_modules()
     ]
     try:
-        run_forward()
+        result = run()
     finally:
         for hook in hooks:
             hook.remove()
-    return {
+    return result, {
         f"{module_name}.{param_name}" if module_name else param_name
         for module_name, module in net.named_modules()
         if module_name in ran
@@ -90,6 +94,13 @@ def count_params(net: TrackerNet, used_names: set[str]) -> ParamCount:
     return ParamCount(total=total, used=used, trainable=trainable, groups=groups)
 
 
+def _group_or_none(name: str) -> str | None:
+    try:
+        return param_group(name)
+    except KeyError:  # the root module, or modules outside a TrackerNet
+        return None
+
+
 def _self_macs(counts: dict[str, dict]) -> dict[str, int]:
     """MACs each module runs itself, not through a submodule that has its own entry (fqn without root)."""
     totals = {fqn: sum(ops.values()) // 2 for fqn, ops in counts.items() if fqn != "Global"}
@@ -103,13 +114,18 @@ def _self_macs(counts: dict[str, dict]) -> dict[str, int]:
     return {fqn.partition(".")[2]: macs for fqn, macs in own.items()}
 
 
-def count_macs(counter: FlopCounterMode) -> MacCount:
+def measure_macs(run: Callable[[], object]) -> MacCount:
+    """MACs of whatever `run` computes, counted by FlopCounterMode (FLOPs / 2) and split by op and group."""
+    counter = FlopCounterMode(display=False)
+    with counter:
+        run()
     counts = counter.get_flop_counts()
     by_op = Counter({str(op).split(".")[-1]: flops // 2 for op, flops in counts.get("Global", {}).items()})
     groups = dict.fromkeys(PARAM_GROUPS, 0)
     for name, macs in _self_macs(counts).items():
-        if macs:
-            groups[param_group(name)] += macs
+        group = _group_or_none(name)
+        if macs and group is not None:
+            groups[group] += macs
     return MacCount(
         total=sum(by_op.values()),
         modules=sum(by_op[op] for op in MODULE_OPS),
@@ -124,14 +140,8 @@ def account(net: TrackerNet) -> Accounting:
     was_training = net.training
     net.eval()
     template, search = example_inputs(net)
-    counter = FlopCounterMode(display=False)
-
-    def run() -> None:
-        with counter:
-            net(template, search)
-
     try:
-        used = _used_parameter_names(net, run)
+        macs, used = _run_recording_parameters(net, lambda: measure_macs(lambda: net(template, search)))
     finally:
         net.train(was_training)
     cfg = net.config
@@ -141,4 +151,4 @@ def account(net: TrackerNet) -> Accounting:
         "per_stream": cfg.template_grid**2 + cfg.search_grid**2,
         "total": 2 * (cfg.template_grid**2 + cfg.search_grid**2),
     }
-    return Accounting(preset=cfg.name, params=count_params(net, used), macs=count_macs(counter), tokens=tokens)
+    return Accounting(preset=cfg.name, params=count_params(net, used), macs=macs, tokens=tokens)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,10 +46,15 @@ def read_torch_file(path: str | os.PathLike) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        foreign = re.search(r"GLOBAL (\S+)", str(exc))
+        if foreign is None:
+            raise CheckpointError(
+                f"{str(path)!r} is not a readable PyTorch checkpoint (corrupt or another format)"
+            ) from exc
         raise CheckpointError(
-            f"{str(path)!r} holds objects other than tensors and plain containers, so it cannot be loaded with "
-            f"weights_only=True ({str(exc).splitlines()[0]}). If you trust the file, re-save just its state dict "
-            "(e.g. torch.save({'net': ckpt['net']}, 'clean.pth')) and convert that."
+            f"{str(path)!r} holds a pickled object ({foreign.group(1)}), so it cannot be loaded with "
+            "weights_only=True. If you trust the file, re-save just its tensors "
+            "(e.g. torch.save({'net': ckpt['net']}, 'clean.pth')) and use that."
         ) from exc
     except Exception as exc:  # torch raises RuntimeError, EOFError, zipfile errors ... for non-checkpoints
         raise CheckpointError(f"{str(path)!r} is not a readable PyTorch checkpoint: {exc}") from exc

@@ -1,0 +1,69 @@
+"""At zero adapter init and with OSTrack weights, each stream is exactly OSTrack and the head is OSTrack's."""
+
+import pytest
+import torch
+from support.ostrack_reference import backbone_forward, head_forward, ostrack_state_dict
+
+from mm_tracker_model.io.convert import convert_pretrained
+from mm_tracker_model.nn.tracker_net import build_net
+from mm_tracker_model.presets import get_preset
+
+# Different kernels (fused SDPA vs explicit softmax) differ only in float rounding.
+TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
+
+
+def _ostrack_net(preset_name):
+    cfg = get_preset(preset_name)
+    state = ostrack_state_dict(cfg.embed_dim, cfg.depth, cfg.head_channels, cfg.template_grid, cfg.search_grid)
+    net = build_net(cfg).eval()
+    report = convert_pretrained({"net": state}, "ostrack", net)
+    assert not report.missing and not report.unexpected
+    return net, state, cfg
+
+
+def _inputs(cfg):
+    gen = torch.Generator().manual_seed(1)
+    return (
+        torch.randn(2, 6, cfg.template_size, cfg.template_size, generator=gen),
+        torch.randn(2, 6, cfg.search_size, cfg.search_size, generator=gen),
+    )
+
+
+@pytest.fixture(scope="module", params=["patrack_tiny", "patrack_base"])
+def ostrack_net(request):
+    return _ostrack_net(request.param)
+
+
+def test_each_stream_equals_a_plain_ostrack_forward(ostrack_net):
+    net, state, cfg = ostrack_net
+    template, search = _inputs(cfg)
+    with torch.no_grad():
+        features_rgb, features_x = net.backbone([template[:, :3]], search[:, :3], [template[:, 3:]], search[:, 3:])
+        reference_rgb = backbone_forward(state, template[:, :3], search[:, :3], cfg.num_heads)
+        reference_x = backbone_forward(state, template[:, 3:], search[:, 3:], cfg.num_heads)
+    torch.testing.assert_close(features_rgb, reference_rgb, **TOLERANCE)
+    torch.testing.assert_close(features_x, reference_x, **TOLERANCE)
+
+
+def test_head_with_fresh_head_adapter_equals_ostrack_head(ostrack_net):
+    net, state, cfg = ostrack_net
+    tokens = torch.randn(2, cfg.search_grid**2, cfg.embed_dim)
+    with torch.no_grad():
+        ours = net.box_head(net.head_adapter(tokens))
+        reference = head_forward(state, tokens, cfg.search_grid)
+    for got, expected in zip(ours, reference, strict=True):
+        torch.testing.assert_close(got, expected, **TOLERANCE)
+
+
+def test_trained_adapters_break_the_equivalence():
+    """The equivalence above is not vacuous: one non-zero adapter projection changes the stream."""
+    net, state, cfg = _ostrack_net("patrack_tiny")
+    with torch.no_grad():
+        net.backbone.adapters[0].attn.rgb.up.weight.normal_(0, 0.5)
+    template, search = _inputs(cfg)
+    with torch.no_grad():
+        features_rgb, features_x = net.backbone([template[:, :3]], search[:, :3], [template[:, 3:]], search[:, 3:])
+        reference_rgb = backbone_forward(state, template[:, :3], search[:, :3], cfg.num_heads)
+        reference_x = backbone_forward(state, template[:, 3:], search[:, 3:], cfg.num_heads)
+    assert not torch.allclose(features_rgb, reference_rgb, **TOLERANCE)
+    torch.testing.assert_close(features_x, reference_x, **TOLERANCE)  # intra-modal MDA: X stream untouched
