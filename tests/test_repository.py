@@ -1,0 +1,53 @@
+"""The repository's entry points stay true: layout, the README's two commands, CI, pinned dependencies."""
+
+import re
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_fixed_top_level_layout_exists():
+    for path in ("ros2_ws/src/mm_tracker", "ros2_ws/src/mm_tracker_msgs", "model", "launch", "calibration", "tests"):
+        assert (REPO / path).is_dir(), path
+    assert (REPO / "README.md").is_file()
+
+
+def test_readme_gives_exactly_the_two_make_commands_and_they_exist():
+    readme = (REPO / "README.md").read_text()
+    assert "make demo" in readme and "make test" in readme
+    makefile = (REPO / "Makefile").read_text()
+    assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+
+
+def test_ci_runs_make_test():
+    ci = (REPO / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", ci, re.M)
+
+
+def test_gitignore_covers_venv_and_colcon_outputs():
+    ignored = set((REPO / ".gitignore").read_text().split())
+    assert {".venv/", "ros2_ws/build/", "ros2_ws/install/", "ros2_ws/log/"} <= ignored
+
+
+def test_python_dependencies_are_pinned_in_one_place():
+    for name in ("requirements.txt", "requirements-ros.txt"):
+        lines = [ln for ln in (REPO / "tools" / name).read_text().splitlines() if ln and not ln.startswith("#")]
+        assert lines and all("==" in ln for ln in lines), name
+
+
+def test_console_scripts_are_installed_in_the_venv():
+    for script in ("mm-tracker-info", "mm-tracker-convert", "mm-tracker-demo"):
+        assert (REPO / ".venv" / "bin" / script).is_file(), script
+
+
+def test_a_second_bootstrap_reinstalls_and_rebuilds_nothing():
+    def bootstrap() -> str:
+        return subprocess.run(
+            ["bash", "tools/bootstrap.sh"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout
+
+    bootstrap()  # brings everything up to date if the tree changed since the last set-up
+    output = bootstrap()
+    assert "python dependencies up to date" in output and "ros2_ws build up to date" in output
+    assert "installing" not in output and "building" not in output
