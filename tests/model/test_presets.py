@@ -30,7 +30,9 @@ def test_tiny_preset_keeps_the_structure_and_shrinks_the_width():
 
 
 def test_unknown_preset_error_lists_known_names():
-    with pytest.raises(PresetError, match=r"'patrack_tny' unknown; known: patrack_base, patrack_tiny"):
+    with pytest.raises(
+        PresetError, match=r"'patrack_tny' unknown; known: full_base, full_tiny, patrack_base, patrack_tiny"
+    ):
         get_preset("patrack_tny")
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TypeVar
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
+from mm_tracker_model.flops import count_macs
 from mm_tracker_model.nn.tracker_net import PARAM_GROUPS, TrackerNet, param_group
 
 T = TypeVar("T")
@@ -116,11 +115,7 @@ def _self_macs(counts: dict[str, dict]) -> dict[str, int]:
 
 def measure_macs(run: Callable[[], object]) -> MacCount:
     """MACs of whatever `run` computes, counted by FlopCounterMode (FLOPs / 2) and split by op and group."""
-    counter = FlopCounterMode(display=False)
-    with counter:
-        run()
-    counts = counter.get_flop_counts()
-    by_op = Counter({str(op).split(".")[-1]: flops // 2 for op, flops in counts.get("Global", {}).items()})
+    by_op, counts = count_macs(run)
     groups = dict.fromkeys(PARAM_GROUPS, 0)
     for name, macs in _self_macs(counts).items():
         group = _group_or_none(name)
@@ -128,9 +123,9 @@ def measure_macs(run: Callable[[], object]) -> MacCount:
             groups[group] += macs
     return MacCount(
         total=sum(by_op.values()),
-        modules=sum(by_op[op] for op in MODULE_OPS),
+        modules=sum(by_op.get(op, 0) for op in MODULE_OPS),
         groups=groups,
-        by_op=dict(sorted(by_op.items())),
+        by_op=by_op,
     )
 
 

@@ -9,6 +9,41 @@ from typing import Any
 from mm_tracker_model.errors import PresetError
 
 MDA_SOURCES = ("intra", "cross")
+STAGE_KINDS = ("translation", "scale", "perspective")
+
+
+@dataclass(frozen=True)
+class AlignmentConfig:
+    """PMATrack's progressive alignment branch: one DMAE stage (3 experts + router) after each listed block."""
+
+    blocks: tuple[int, ...] = (3, 6, 9)
+    # What each stage estimates: centre offset, + anisotropic scale, or an 8-DoF corner refinement.
+    stages: tuple[str, ...] = ("translation", "scale", "scale")
+    tre_dim: int = 64
+    fme_dim: int = 64
+    fme_channels: int = 8
+    dpe_channels: int = 96
+    router_hidden: int = 64
+    tcmda_heads: int = 8
+    tcmda_points: int = 4
+    # Entropic regularisation of TRE's transport, in squared normalised-grid units (see nn/alignment/tre.py).
+    sinkhorn_reg: float = 0.01
+    sinkhorn_iterations: int = 100
+
+    def problems(self, depth: int, embed_dim: int) -> list[str]:
+        found = []
+        if len(self.blocks) != len(self.stages):
+            found.append(f"alignment blocks {self.blocks} and stages {self.stages} differ in length")
+        if list(self.blocks) != sorted(set(self.blocks)) or any(not 0 <= b < depth for b in self.blocks):
+            found.append(f"alignment blocks {self.blocks} must increase within 0..{depth - 1}")
+        unknown = [k for k in self.stages if k not in STAGE_KINDS]
+        if unknown:
+            found.append(f"alignment stages {unknown} unknown; known: {', '.join(STAGE_KINDS)}")
+        if embed_dim % self.tcmda_heads:
+            found.append(f"embed_dim {embed_dim} is not divisible by tcmda_heads {self.tcmda_heads}")
+        if not self.sinkhorn_reg > 0:
+            found.append(f"sinkhorn_reg {self.sinkhorn_reg} must be > 0")
+        return found
 
 
 @dataclass(frozen=True)
@@ -34,6 +69,7 @@ class NetConfig:
     cea_dim: int = 192
     ha_bottleneck: int = 8
     head_channels: tuple[int, ...] = (256, 128, 64, 32)
+    alignment: AlignmentConfig | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -52,6 +88,8 @@ class NetConfig:
             problems.append(f"mda_bottleneck {self.mda_bottleneck} must be a multiple of 4 (4-way channel split)")
         if len(self.head_channels) != 4:
             problems.append(f"head_channels {self.head_channels} must list 4 widths")
+        if self.alignment is not None:
+            problems += self.alignment.problems(self.depth, self.embed_dim)
         if problems:
             raise PresetError(f"preset {self.name!r}: " + "; ".join(problems))
 
@@ -65,8 +103,7 @@ class NetConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only (lists, not tuples) so a checkpoint loads with weights_only=True."""
-        data = dataclasses.asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+        return _plain(dataclasses.asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NetConfig:
@@ -75,16 +112,41 @@ class NetConfig:
         if unknown:
             raise PresetError(f"config fields {unknown} unknown; known: {', '.join(known)}")
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        if isinstance(values.get("alignment"), dict):
+            alignment = {k: tuple(v) if isinstance(v, list) else v for k, v in values["alignment"].items()}
+            values["alignment"] = AlignmentConfig(**alignment)
         return cls(**values)
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
 _BASE = NetConfig(name="patrack_base")
+_TINY = dataclasses.replace(
+    _BASE, name="patrack_tiny", embed_dim=192, num_heads=3, cea_dim=48, head_channels=(128, 64, 32, 16)
+)
 
 PRESETS: dict[str, NetConfig] = {
     "patrack_base": _BASE,
     # Same structure sized for the CPU: ViT-Tiny width, narrower CEA and head.
-    "patrack_tiny": dataclasses.replace(
-        _BASE, name="patrack_tiny", embed_dim=192, num_heads=3, cea_dim=48, head_channels=(128, 64, 32, 16)
+    "patrack_tiny": _TINY,
+    "full_base": dataclasses.replace(_BASE, name="full_base", alignment=AlignmentConfig()),
+    # The CPU default: ViT-Tiny width, 8 blocks and 96/192 crops (36 + 144 tokens per stream) for speed.
+    "full_tiny": dataclasses.replace(
+        _TINY,
+        name="full_tiny",
+        depth=8,
+        template_size=96,
+        search_size=192,
+        cea_blocks=(1, 3, 5),
+        alignment=AlignmentConfig(
+            blocks=(1, 3, 5), tre_dim=32, fme_dim=32, dpe_channels=64, router_hidden=32, tcmda_heads=4
+        ),
     ),
 }
 

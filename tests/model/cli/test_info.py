@@ -31,7 +31,7 @@ def test_table_lists_parameters_and_macs(capsys):
 def test_unknown_preset_is_one_error_line_and_exit_2(capsys):
     assert info.main(["--preset", "patrack_tny"]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "error: preset 'patrack_tny' unknown; known: patrack_base, patrack_tiny"
+    assert err.strip() == "error: preset 'patrack_tny' unknown; known: full_base, full_tiny, patrack_base, patrack_tiny"
 
 
 def test_missing_preset_argument_is_a_usage_error():

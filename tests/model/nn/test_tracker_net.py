@@ -73,25 +73,36 @@ def test_bad_input_shapes_are_named(tiny, template, search, message):
 
 def test_every_parameter_belongs_to_one_group(tiny):
     groups = {param_group(name) for name, _ in tiny.named_parameters()}
-    assert groups == set(PARAM_GROUPS)
+    assert groups == set(PARAM_GROUPS) - {"alignment"}
+    full = {param_group(name) for name, _ in build_net("full_tiny").named_parameters()}
+    assert full == set(PARAM_GROUPS)
 
 
 def _perturb_zero_projections(net):
     # Move the adapters off their zero init so gradients reach every adapter layer.
     with torch.no_grad():
         for name, p in net.named_parameters():
-            if name.endswith(("up.weight", "up.bias")):
+            if name.endswith(("up.weight", "up.bias", "gamma")) or ("regressor" in name or "offsets" in name):
                 p.normal_(0, 0.02)
 
 
-@pytest.mark.parametrize("mode", sorted(set(TRAINING_MODES) - {"frozen"}))
-def test_gradients_reach_only_the_trainable_groups(mode):
+@pytest.mark.parametrize(
+    ("preset", "mode"), [("patrack_tiny", "adapters"), ("patrack_tiny", "full"), ("full_tiny", "alignment")]
+)
+def test_gradients_reach_only_the_trainable_groups(preset, mode):
     # No drop path: a randomly dropped branch would get no gradient in this one step.
-    net = build_net(get_preset("patrack_tiny", drop_path_rate=0.0), training_mode=mode)
+    cfg = get_preset(preset, drop_path_rate=0.0)
+    net = build_net(cfg, training_mode=mode)
     _perturb_zero_projections(net)
     net.train()
-    out = net(_pair(2, 128), _pair(2, 256))
-    (out.score_map.sum() + out.size_map.sum() + out.offset_map.pow(2).sum()).backward()
+    out = net(_pair(2, cfg.template_size), _pair(2, cfg.search_size))
+    loss = out.score_map.sum() + out.size_map.sum() + out.offset_map.pow(2).sum()
+    if out.alignment is not None:
+        loss = loss + sum(
+            s.expert_params.pow(2).sum() + s.confidence.sum() + s.router_logits.pow(2).sum()
+            for s in out.alignment.stages
+        )
+    loss.backward()
     trainable = TRAINING_MODES[mode]
     for name, p in net.named_parameters():
         if param_group(name) in trainable:
@@ -117,7 +128,7 @@ def test_frozen_head_keeps_batchnorm_statistics_in_training():
 
 
 def test_unknown_training_mode_lists_the_known_ones(tiny):
-    with pytest.raises(ValueError, match="training mode 'lora' unknown; known: adapters, full, frozen"):
+    with pytest.raises(ValueError, match="training mode 'lora' unknown; known: adapters, full, alignment, frozen"):
         tiny.set_training_mode("lora")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import torch
@@ -62,18 +62,26 @@ class TwoStreamViT(nn.Module):
         search_rgb: torch.Tensor,
         templates_x: Sequence[torch.Tensor],
         search_x: torch.Tensor,
+        after_block: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
+        normalise: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return the final-normed (B, N, C) tokens of each stream, N = templates then search."""
+        """(B, N, C) tokens of each stream, N = templates then search, final-normed unless `normalise` is off.
+
+        `after_block(i, tokens)` may replace the stacked (2B, N, C) tokens after block i (the alignment stages).
+        """
         batch = search_rgb.shape[0]
         grids = [self.config.template_grid] * len(templates_rgb) + [self.config.search_grid]
         tokens = self.embed(
             [torch.cat([z_rgb, z_x]) for z_rgb, z_x in zip(templates_rgb, templates_x, strict=True)],
             torch.cat([search_rgb, search_x]),
         )
-        for block, adapters in zip(self.blocks, self.adapters, strict=True):
+        for i, (block, adapters) in enumerate(zip(self.blocks, self.adapters, strict=True)):
             tokens = self._block_forward(block, adapters, tokens, batch, grids)
-        normed = self.norm(tokens)
-        return normed[:batch], normed[batch:]
+            if after_block is not None:
+                tokens = after_block(i, tokens)
+        if normalise:
+            tokens = self.norm(tokens)
+        return tokens[:batch], tokens[batch:]
 
     @staticmethod
     def _block_forward(

@@ -10,6 +10,9 @@ from torch import nn
 
 from mm_tracker_model.errors import InputShapeError
 from mm_tracker_model.nn.adapters import HeadAdapter
+from mm_tracker_model.nn.alignment.branch import AlignmentBranch, AlignmentOutput
+from mm_tracker_model.nn.alignment.inputs import StageInputs
+from mm_tracker_model.nn.alignment.stage import StageOutput
 from mm_tracker_model.nn.backbone import TwoStreamViT
 from mm_tracker_model.nn.head import CenterHead
 from mm_tracker_model.presets import NetConfig, get_preset
@@ -20,12 +23,14 @@ PARAM_GROUPS: dict[str, tuple[str, ...]] = {
     "adapters": ("backbone.adapters",),
     "head_adapter": ("head_adapter",),
     "head": ("box_head",),
+    "alignment": ("alignment",),
 }
 
 # Which groups each training mode updates.
 TRAINING_MODES: dict[str, tuple[str, ...]] = {
     "adapters": ("adapters", "head_adapter"),
-    "full": ("backbone", "adapters", "head_adapter", "head"),
+    "full": ("backbone", "adapters", "head_adapter", "head", "alignment"),
+    "alignment": ("alignment",),
     "frozen": (),
 }
 
@@ -41,6 +46,7 @@ class NetOutput:
     size_map: torch.Tensor
     offset_map: torch.Tensor
     boxes: torch.Tensor
+    alignment: AlignmentOutput | None = None
 
 
 def param_group(name: str) -> str:
@@ -60,7 +66,10 @@ class TrackerNet(nn.Module):
         self.backbone = TwoStreamViT(config)
         self.head_adapter = HeadAdapter(config.embed_dim, config.ha_bottleneck)
         self.box_head = CenterHead(config.embed_dim, config.head_channels, config.search_grid)
+        self.alignment = AlignmentBranch(config) if config.alignment is not None else None
         self.training_mode = "full"
+        if self.alignment is not None:
+            self._measure_expert_costs()
 
     def set_training_mode(self, mode: str) -> None:
         """Freeze every group the mode does not train (requires_grad, and BatchNorm statistics)."""
@@ -92,23 +101,94 @@ class TrackerNet(nn.Module):
                 raise InputShapeError(f"{what} {part}: expected (B, 3, {size}, {size}), got {tuple(tensor.shape)}")
         return rgb, x
 
-    def forward(self, template: ImagePair | Sequence[ImagePair], search: ImagePair) -> NetOutput:
-        """Track one template pair, or a list of them (initial + dynamic templates), against a search pair."""
+    def forward(
+        self,
+        template: ImagePair | Sequence[ImagePair],
+        search: ImagePair,
+        initial_homography: torch.Tensor | None = None,
+    ) -> NetOutput:
+        """Track one template pair, or a list of them (initial + dynamic templates), against a search pair.
+
+        `initial_homography` (B, 3, 3): X -> RGB search-crop map (centred normalised units) the alignment
+        stages refine; identity when omitted (the X crop is already warped by the current estimate).
+        """
         cfg = self.config
         templates = list(template) if isinstance(template, list) else [template]
         template_pairs = [self._split(t, cfg.template_size, "template") for t in templates]
         search_rgb, search_x = self._split(search, cfg.search_size, "search")
-        if search_rgb.shape[0] != search_x.shape[0] or any(
-            t.shape[0] != search_rgb.shape[0] for pair in template_pairs for t in pair
-        ):
+        batch = search_rgb.shape[0]
+        if search_x.shape[0] != batch or any(t.shape[0] != batch for pair in template_pairs for t in pair):
             raise InputShapeError("template and search batches differ in size")
+        alignment_state = self._alignment_state(initial_homography, batch, search_rgb)
         features_rgb, features_x = self.backbone(
-            [p[0] for p in template_pairs], search_rgb, [p[1] for p in template_pairs], search_x
+            [p[0] for p in template_pairs],
+            search_rgb,
+            [p[1] for p in template_pairs],
+            search_x,
+            after_block=alignment_state.after_block if alignment_state else None,
+            normalise=alignment_state is None,
         )
         search_tokens = cfg.search_grid**2
-        fused = features_rgb[:, -search_tokens:] + features_x[:, -search_tokens:]
-        score_map, size_map, offset_map, boxes = self.box_head(self.head_adapter(fused))
-        return NetOutput(score_map, size_map, offset_map, boxes)
+        search_rgb_tokens, search_x_tokens = features_rgb[:, -search_tokens:], features_x[:, -search_tokens:]
+        alignment = None
+        if alignment_state is not None:
+            alignment = AlignmentOutput(alignment_state.stages, alignment_state.homography)
+            search_x_tokens = self.alignment.warp_to_rgb(search_x_tokens, alignment.homography)
+            search_rgb_tokens, search_x_tokens = (
+                self.backbone.norm(search_rgb_tokens),
+                self.backbone.norm(search_x_tokens),
+            )
+        score_map, size_map, offset_map, boxes = self.box_head(self.head_adapter(search_rgb_tokens + search_x_tokens))
+        return NetOutput(score_map, size_map, offset_map, boxes, alignment)
+
+    def _alignment_state(self, initial: torch.Tensor | None, batch: int, like: torch.Tensor) -> _AlignmentRun | None:
+        if self.alignment is None:
+            return None
+        if initial is None:
+            initial = torch.eye(3, dtype=like.dtype, device=like.device).expand(batch, 3, 3)
+        elif tuple(initial.shape) != (batch, 3, 3):
+            raise InputShapeError(f"initial_homography: expected ({batch}, 3, 3), got {tuple(initial.shape)}")
+        return _AlignmentRun(self.alignment, batch, initial.to(like.dtype))
+
+    def _measure_expert_costs(self) -> None:
+        """Expert MACs on one example pair, measured once at build time (CPESL's cost term)."""
+        cfg = self.config
+        template = torch.zeros(1, 6, cfg.template_size, cfg.template_size)
+        search = torch.zeros(1, 6, cfg.search_size, cfg.search_size)
+        stage_inputs: list = []
+
+        def record(index: int, tokens: torch.Tensor) -> torch.Tensor:
+            stage = self.alignment.stage_after_block.get(index)
+            if stage is not None:
+                n = cfg.search_grid**2
+                rgb, x = tokens[:1], tokens[1:]
+                stage_inputs.append(StageInputs(rgb[:, :-n], x[:, :-n], rgb[:, -n:], x[:, -n:], cfg.search_grid))
+            return tokens
+
+        was_training = self.training
+        self.eval()
+        with torch.no_grad():
+            self.backbone([template[:, :3]], search[:, :3], [template[:, 3:]], search[:, 3:], after_block=record)
+            for stage, inputs in zip(self.alignment.stages, stage_inputs, strict=True):
+                stage.measure_expert_costs(inputs)
+        self.train(was_training)
+
+
+class _AlignmentRun:
+    """Per-forward state of the alignment stages: the running homography and each stage's output."""
+
+    def __init__(self, branch: AlignmentBranch, batch: int, initial: torch.Tensor) -> None:
+        self.branch, self.batch, self.homography = branch, batch, initial
+        self.stages: list[StageOutput] = []
+
+    def after_block(self, index: int, tokens: torch.Tensor) -> torch.Tensor:
+        stage = self.branch.stage_after_block.get(index)
+        if stage is None:
+            return tokens
+        rgb, x, out = self.branch.run_stage(stage, tokens[: self.batch], tokens[self.batch :], self.homography)
+        self.homography = out.homography
+        self.stages.append(out)
+        return torch.cat([rgb, x])
 
 
 def build_net(preset: str | NetConfig, training_mode: str = "full") -> TrackerNet:

@@ -1,0 +1,66 @@
+"""The progressive alignment branch: DMAE stages after chosen blocks, TCMDA both ways, and the fusion warp."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mm_tracker_model.geometry import homography as hg
+from mm_tracker_model.nn.alignment.inputs import StageInputs
+from mm_tracker_model.nn.alignment.stage import AlignmentStage, StageOutput
+from mm_tracker_model.nn.alignment.tcmda import TCMDA, token_centres
+from mm_tracker_model.presets import NetConfig
+
+
+@dataclass
+class AlignmentOutput:
+    stages: list[StageOutput]
+    homography: torch.Tensor  # (B, 3, 3) final X -> RGB search-crop map, centred normalised units
+
+
+class AlignmentBranch(nn.Module):
+    def __init__(self, config: NetConfig) -> None:
+        super().__init__()
+        align = config.alignment
+        self.grid = config.search_grid
+        self.stage_after_block = {block: k for k, block in enumerate(align.blocks)}
+        self.stages = nn.ModuleList(AlignmentStage(config, kind) for kind in align.stages)
+        self.tcmda_rgb = nn.ModuleList(
+            TCMDA(config.embed_dim, align.tcmda_heads, align.tcmda_points) for _ in align.stages
+        )
+        self.tcmda_x = nn.ModuleList(
+            TCMDA(config.embed_dim, align.tcmda_heads, align.tcmda_points) for _ in align.stages
+        )
+
+    def run_stage(
+        self, index: int, tokens_rgb: torch.Tensor, tokens_x: torch.Tensor, previous: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, StageOutput]:
+        """Estimate the stage's homography, then let each stream read the other through it (search tokens)."""
+        search = self.grid**2
+        inputs = StageInputs(
+            tokens_rgb[:, :-search], tokens_x[:, :-search], tokens_rgb[:, -search:], tokens_x[:, -search:], self.grid
+        )
+        out = self.stages[index](inputs, previous)
+        x_to_rgb = out.homography
+        # RGB queries look up X at H^-1(p); X queries look up RGB at H(p).
+        search_rgb = self.tcmda_rgb[index](inputs.search_rgb, inputs.search_x, hg.inverse(x_to_rgb), self.grid)
+        search_x = self.tcmda_x[index](inputs.search_x, inputs.search_rgb, x_to_rgb, self.grid)
+        return (
+            torch.cat([inputs.template_rgb, search_rgb], dim=1),
+            torch.cat([inputs.template_x, search_x], dim=1),
+            out,
+        )
+
+    def warp_to_rgb(self, search_x: torch.Tensor, x_to_rgb: torch.Tensor) -> torch.Tensor:
+        """X search tokens resampled on the RGB token grid: each RGB token centre p reads X at H^-1(p)."""
+        batch, _, channels = search_x.shape
+        centres = token_centres(self.grid).to(search_x).expand(batch, -1, -1)
+        in_x = hg.apply(hg.inverse(x_to_rgb).to(search_x.dtype), centres)
+        x_map = search_x.transpose(1, 2).reshape(batch, channels, self.grid, self.grid)
+        sampled = F.grid_sample(
+            x_map, (2 * in_x).unsqueeze(1), mode="bilinear", padding_mode="zeros", align_corners=False
+        )
+        return sampled.squeeze(2).transpose(1, 2)

@@ -1,0 +1,32 @@
+"""What every alignment expert reads at a stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class StageInputs:
+    """Tokens of both streams after the stage's block; search maps are (B, C, g, g)."""
+
+    template_rgb: torch.Tensor  # (B, Nt, C), all templates
+    template_x: torch.Tensor
+    search_rgb: torch.Tensor  # (B, g*g, C)
+    search_x: torch.Tensor
+    grid: int
+
+    def search_map(self, tokens: torch.Tensor) -> torch.Tensor:
+        batch, _, channels = tokens.shape
+        return tokens.transpose(1, 2).reshape(batch, channels, self.grid, self.grid)
+
+    def select(self, index: torch.Tensor) -> StageInputs:
+        """The same inputs for a subset of the batch."""
+        return StageInputs(
+            self.template_rgb[index], self.template_x[index], self.search_rgb[index], self.search_x[index], self.grid
+        )
+
+    @property
+    def batch(self) -> int:
+        return self.search_rgb.shape[0]
