@@ -22,3 +22,11 @@ class ShapeMismatchError(CheckpointError):
 
 class InputShapeError(MMTrackerError, ValueError):
     """A network input does not have the expected shape."""
+
+
+class PreprocessError(MMTrackerError, ValueError):
+    """An image or event array cannot be converted (encoding, dtype, shape)."""
+
+
+class EngineInputError(MMTrackerError, ValueError):
+    """The tracker engine was given an unusable frame, box or homography."""

@@ -140,4 +140,3 @@ def mask_loss(stages: list[StageOutput], box_masks: torch.Tensor, epoch: int) ->
     if not losses:
         return box_masks.new_zeros(())
     return mask_loss_weight(epoch) * torch.stack(losses).mean()
-

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from mm_tracker_model.nn.adapters import CEA, MDA, HeadAdapter, MDAPair
+from mm_tracker_model.nn.adapters import CEA, HeadAdapter, MDAPair
 from mm_tracker_model.nn.tokens import grid_slices, merge_grids, split_grids
 
 GRIDS = [8, 16]  # one template map and the search map
@@ -18,12 +18,11 @@ def test_split_and_merge_grids_are_inverse_and_row_major():
     assert [(s.start, s.stop) for s in grid_slices(GRIDS)] == [(0, 64), (64, 320)]
 
 
-@pytest.mark.parametrize("adapter", [MDA(32, 8), HeadAdapter(32, 8)])
-def test_fresh_single_modality_adapters_output_exact_zero_or_identity(adapter):
+def test_fresh_mda_outputs_exact_zero_and_fresh_head_adapter_the_identity():
     tokens = torch.randn(2, TOKENS, 32)
-    out = adapter(tokens, GRIDS) if isinstance(adapter, MDA) else adapter(tokens)
-    expected = torch.zeros_like(tokens) if isinstance(adapter, MDA) else tokens
-    assert torch.equal(out, expected)
+    out_rgb, out_x = MDAPair(32, 8, "intra")(tokens, tokens + 1, GRIDS)
+    assert torch.equal(out_rgb, torch.zeros_like(tokens)) and torch.equal(out_x, torch.zeros_like(tokens))
+    assert torch.equal(HeadAdapter(32, 8)(tokens), tokens)
 
 
 def test_fresh_cea_outputs_exact_zero_for_both_modalities():
@@ -40,13 +39,22 @@ def _trained(module):
 
 
 def test_mda_processes_template_and_search_maps_separately():
-    mda = _trained(MDA(32, 8))
-    tokens = torch.randn(1, TOKENS, 32)
+    mda = _trained(MDAPair(32, 8, "intra"))
+    tokens, other = torch.randn(1, TOKENS, 32), torch.randn(1, TOKENS, 32)
     changed = tokens.clone()
     changed[:, 70] += 5.0  # a search token
-    out, out_changed = mda(tokens, GRIDS), mda(changed, GRIDS)
+    (out, _), (out_changed, _) = mda(tokens, other, GRIDS), mda(changed, other, GRIDS)
     assert torch.equal(out[:, :64], out_changed[:, :64])  # template untouched by a search change
     assert not torch.allclose(out[:, 64:], out_changed[:, 64:])
+
+
+def test_grouped_mda_keeps_the_modalities_apart():
+    """Intra-modal: each modality's output depends on its own features only, despite the grouped kernels."""
+    mda = _trained(MDAPair(32, 8, "intra"))
+    rgb, x = torch.randn(1, TOKENS, 32), torch.randn(1, TOKENS, 32)
+    out_rgb, out_x = mda(rgb, x, GRIDS)
+    out_rgb_2, out_x_2 = mda(rgb, x * 3 + 1, GRIDS)
+    assert torch.equal(out_rgb, out_rgb_2) and not torch.allclose(out_x, out_x_2)
 
 
 def test_cea_updates_each_modality_from_the_other():
@@ -66,7 +74,7 @@ def test_mda_pair_cross_source_swaps_inputs():
     intra, cross = MDAPair(32, 8, "intra"), MDAPair(32, 8, "cross")
     cross.load_state_dict(_trained(intra).state_dict())
     rgb, x = torch.randn(1, TOKENS, 32), torch.randn(1, TOKENS, 32)
-    intra_rgb, _ = intra(rgb, x, GRIDS)
     cross_rgb, cross_x = cross(rgb, x, GRIDS)
-    assert torch.equal(cross_rgb, intra.rgb(x, GRIDS)) and torch.equal(cross_x, intra.x(rgb, GRIDS))
-    assert not torch.allclose(cross_rgb, intra_rgb)
+    swapped_rgb, swapped_x = intra(x, rgb, GRIDS)
+    assert torch.equal(cross_rgb, swapped_rgb) and torch.equal(cross_x, swapped_x)
+    assert not torch.allclose(cross_rgb, intra(rgb, x, GRIDS)[0])

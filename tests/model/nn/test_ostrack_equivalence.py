@@ -59,7 +59,7 @@ def test_trained_adapters_break_the_equivalence():
     """The equivalence above is not vacuous: one non-zero adapter projection changes the stream."""
     net, state, cfg = _ostrack_net("patrack_tiny")
     with torch.no_grad():
-        net.backbone.adapters[0].attn.rgb.up.weight.normal_(0, 0.5)
+        net.backbone.adapters[0].attn.up[0].weight.normal_(0, 0.5)
     template, search = _inputs(cfg)
     with torch.no_grad():
         features_rgb, features_x = net.backbone([template[:, :3]], search[:, :3], [template[:, 3:]], search[:, 3:])

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 
@@ -82,7 +84,7 @@ def _perturb_zero_projections(net):
     # Move the adapters off their zero init so gradients reach every adapter layer.
     with torch.no_grad():
         for name, p in net.named_parameters():
-            if name.endswith(("up.weight", "up.bias", "gamma")) or ("regressor" in name or "offsets" in name):
+            if re.search(r"\.up(\.\d+)?\.(weight|bias)$|gamma$|regressor|offsets", name):
                 p.normal_(0, 0.02)
 
 
@@ -115,7 +117,11 @@ def test_zero_initialised_projections_still_receive_gradient():
     net = build_net("patrack_tiny", training_mode="adapters").train()
     out = net(_pair(1, 128), _pair(1, 256))
     out.score_map.sum().backward()
-    ups = [p for n, p in net.named_parameters() if n.startswith("backbone.adapters") and n.endswith("up.weight")]
+    ups = [
+        p
+        for n, p in net.named_parameters()
+        if n.startswith("backbone.adapters") and re.search(r"\.up(\.\d)?\.weight$", n)
+    ]
     assert ups and all(p.grad.abs().sum() > 0 for p in ups)
 
 

@@ -15,12 +15,10 @@ import numpy as np
 import torch
 
 from mm_tracker_model.cli.common import run_cli
+from mm_tracker_model.engine.crops import normalise
 from mm_tracker_model.io.checkpoint import load_net
 from mm_tracker_model.nn.tracker_net import TrackerNet, build_net
 from mm_tracker_model.presets import preset_names
-
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 
 @dataclass
@@ -31,10 +29,8 @@ class DemoResult:
     latency_ms: float
 
 
-def normalise(image_uint8: np.ndarray) -> torch.Tensor:
-    """(H, W, 3) uint8 -> (1, 3, H, W) ImageNet-normalised float tensor."""
-    scaled = (image_uint8.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
-    return torch.from_numpy(scaled).permute(2, 0, 1).unsqueeze(0).contiguous()
+def _tensor(image_uint8: np.ndarray) -> torch.Tensor:
+    return normalise(torch.from_numpy(image_uint8).permute(2, 0, 1).unsqueeze(0))
 
 
 def synthetic_pair(size: int, target_box: tuple[int, int, int, int], x_shift: tuple[int, int], seed: int = 0):
@@ -59,7 +55,7 @@ def run_demo_forward(net: TrackerNet, seed: int = 0) -> DemoResult:
     net.eval()
     with torch.inference_mode():
         start = time.perf_counter()
-        out = net((normalise(template_rgb), normalise(template_x)), (normalise(search_rgb), normalise(search_x)))
+        out = net((_tensor(template_rgb), _tensor(template_x)), (_tensor(search_rgb), _tensor(search_x)))
         latency_ms = (time.perf_counter() - start) * 1e3
     box = tuple(float(v) for v in out.boxes[0])
     return DemoResult(cfg.name, box, float(out.score_map.max()), latency_ms)

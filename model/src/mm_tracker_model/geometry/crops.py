@@ -52,13 +52,13 @@ def to_cv2(matrix: np.ndarray) -> np.ndarray:
     return _MINUS_HALF @ matrix @ _HALF
 
 
-def warp_into_crop(image: np.ndarray, image_to_crop: np.ndarray, output_size: int) -> np.ndarray:
-    """Sample an output_size^2 crop of `image` through a 3x3 image -> crop map; outside the image is zero."""
+def warp_image(image: np.ndarray, source_to_output: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resample `image` into a width x height output through a 3x3 source -> output map; outside is zero."""
     return cv2.warpPerspective(
-        image,
-        to_cv2(image_to_crop),
-        (output_size, output_size),
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
+        image, to_cv2(source_to_output), (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
     )
+
+
+def warp_into_crop(image: np.ndarray, image_to_crop: np.ndarray, output_size: int) -> np.ndarray:
+    """Sample an output_size^2 crop of `image` through a 3x3 image -> crop map."""
+    return warp_image(image, image_to_crop, output_size, output_size)

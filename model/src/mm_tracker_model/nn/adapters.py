@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mm_tracker_model.nn.tokens import grid_slices, merge_grids, split_grids
+from mm_tracker_model.nn.tokens import grid_slices
 
 
 def _zero_(layer: nn.Linear) -> nn.Linear:
@@ -21,50 +21,63 @@ def _zero_(layer: nn.Linear) -> nn.Linear:
     return layer
 
 
-class MDA(nn.Module):
-    """Bottleneck adapter with a high/low frequency split of the token maps (one modality)."""
-
-    def __init__(self, dim: int, bottleneck: int = 8) -> None:
-        super().__init__()
-        quarter = bottleneck // 4
-        self.down = nn.Linear(dim, bottleneck)
-        # High frequencies: half the high channels see local detail (1x1 -> depthwise 3x3), half local maxima.
-        self.high_conv = nn.Sequential(
-            nn.Conv2d(quarter, quarter, 1), nn.Conv2d(quarter, quarter, 3, padding=1, groups=quarter), nn.GELU()
-        )
-        self.high_pool = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), nn.Conv2d(quarter, quarter, 1), nn.GELU())
-        self.mix = nn.Conv2d(bottleneck, bottleneck, 3, padding=1, groups=bottleneck)
-        self.up = _zero_(nn.Linear(bottleneck, dim))
-        self.quarter = quarter
-
-    def _process_map(self, feature_map: torch.Tensor) -> torch.Tensor:
-        q = self.quarter
-        high_a, high_b, low = feature_map.split([q, q, 2 * q], dim=1)
-        # Low frequencies: 2x2 average then back to full size (a box low-pass).
-        low = F.interpolate(F.avg_pool2d(low, 2, ceil_mode=True), size=feature_map.shape[-2:], mode="nearest")
-        mixed = torch.cat([self.high_conv(high_a), self.high_pool(high_b), low], dim=1)
-        return mixed + self.mix(mixed)
-
-    def forward(self, tokens: torch.Tensor, grids: Sequence[int]) -> torch.Tensor:
-        maps = split_grids(self.down(tokens), grids)
-        return self.up(merge_grids([self._process_map(m) for m in maps]))
-
-
 class MDAPair(nn.Module):
-    """One MDA per modality; `source` picks whose features each one reads."""
+    """One bottleneck adapter per modality with a high/low frequency split of the token maps.
+
+    Both modalities' maps run through grouped convolutions together (one group per modality): the same
+    maths as two separate adapters, in half the kernel launches.
+    """
 
     def __init__(self, dim: int, bottleneck: int, source: str) -> None:
         super().__init__()
-        self.rgb = MDA(dim, bottleneck)
-        self.x = MDA(dim, bottleneck)
-        self.source = source
+        quarter, modalities = bottleneck // 4, 2
+        self.down = nn.ModuleList(nn.Linear(dim, bottleneck) for _ in range(modalities))
+        # High frequencies: half the high channels see local detail (1x1 -> depthwise 3x3), half local maxima.
+        wide = modalities * quarter
+        self.high_conv = nn.Sequential(
+            nn.Conv2d(wide, wide, 1, groups=modalities), nn.Conv2d(wide, wide, 3, padding=1, groups=wide), nn.GELU()
+        )
+        self.high_pool = nn.Sequential(
+            nn.MaxPool2d(3, stride=1, padding=1), nn.Conv2d(wide, wide, 1, groups=modalities), nn.GELU()
+        )
+        channels = modalities * bottleneck
+        self.mix = nn.Conv2d(channels, channels, 3, padding=1, groups=channels)
+        self.up = nn.ModuleList(_zero_(nn.Linear(bottleneck, dim)) for _ in range(modalities))
+        self.quarter, self.source = quarter, source
+
+    def _process_map(self, maps: torch.Tensor) -> torch.Tensor:
+        """(B, M, bottleneck, g, g) -> same shape."""
+        batch, modalities, _, height, width = maps.shape
+        q = self.quarter
+
+        def grouped(part: torch.Tensor) -> torch.Tensor:
+            return part.reshape(batch, -1, height, width)
+
+        high_a, high_b, low = maps.split([q, q, 2 * q], dim=2)
+        # Low frequencies: 2x2 average then back to full size (a box low-pass).
+        low = F.interpolate(F.avg_pool2d(grouped(low), 2, ceil_mode=True), size=(height, width), mode="nearest")
+        mixed = torch.cat(
+            [
+                self.high_conv(grouped(high_a)).view(batch, modalities, q, height, width),
+                self.high_pool(grouped(high_b)).view(batch, modalities, q, height, width),
+                low.view(batch, modalities, 2 * q, height, width),
+            ],
+            dim=2,
+        ).reshape(batch, -1, height, width)
+        return (mixed + self.mix(mixed)).view(batch, modalities, -1, height, width)
 
     def forward(
         self, h_rgb: torch.Tensor, h_x: torch.Tensor, grids: Sequence[int]
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.source == "cross":
+        if self.source == "cross":  # the released code's variant: each modality's adapter reads the other
             h_rgb, h_x = h_x, h_rgb
-        return self.rgb(h_rgb, grids), self.x(h_x, grids)
+        low = torch.stack([self.down[0](h_rgb), self.down[1](h_x)], dim=1)  # (B, M, N, bottleneck)
+        outputs = []
+        for s, g in zip(grid_slices(grids), grids, strict=True):
+            maps = low[:, :, s].transpose(2, 3).reshape(*low.shape[:2], -1, g, g)
+            outputs.append(self._process_map(maps).flatten(3).transpose(2, 3))
+        tokens = torch.cat(outputs, dim=2)
+        return self.up[0](tokens[:, 0]), self.up[1](tokens[:, 1])
 
 
 class CEA(nn.Module):

@@ -20,6 +20,17 @@ def _clamped_sigmoid(x: torch.Tensor) -> torch.Tensor:
     return x.sigmoid().clamp(SCORE_CLAMP, 1.0 - SCORE_CLAMP)
 
 
+def boxes_from_maps(score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.Tensor) -> torch.Tensor:
+    """Peak cell + its offset and size, in normalised search-crop units (cx, cy, w, h)."""
+    grid = score_map.shape[-1]
+    peak = score_map.flatten(1).argmax(dim=1, keepdim=True)
+    index = peak.unsqueeze(1).expand(-1, 2, 1)
+    size = size_map.flatten(2).gather(2, index).squeeze(-1)
+    offset = offset_map.flatten(2).gather(2, index).squeeze(-1)
+    cell = torch.cat([peak % grid, peak // grid], dim=1).to(offset.dtype)
+    return torch.cat([(cell + offset) / grid, size], dim=1)
+
+
 class CenterHead(nn.Module):
     """Three conv branches (ctr, offset, size); module names match OSTrack's `box_head` state dict."""
 

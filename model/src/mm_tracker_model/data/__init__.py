@@ -1,0 +1,1 @@
+"""Data: sequence generators and readers."""

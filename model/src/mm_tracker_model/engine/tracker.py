@@ -1,0 +1,343 @@
+"""Per-frame RGB+X tracker: crops composed with the homography, the network, Hann window, TOCU, guards.
+
+Homographies at this level map X *image* pixels to RGB *image* pixels (float64 numpy, our pixel convention).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+import torch
+
+from mm_tracker_model.engine.crops import CropPair, crop_pair, pair_tensor
+from mm_tracker_model.errors import EngineInputError
+from mm_tracker_model.geometry import boxes as bx
+from mm_tracker_model.geometry import homography as hg
+from mm_tracker_model.geometry.crops import CropTransform
+from mm_tracker_model.nn.alignment.stage import EXPERT_NAMES
+from mm_tracker_model.nn.head import boxes_from_maps
+
+PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+# Refuse a homography whose condition number says it is (numerically) singular.
+MAX_CONDITION = 1e8
+
+
+class TrackState(IntEnum):
+    IDLE = 0
+    TRACKING = 1
+    LOST = 2
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    device: str = "cpu"
+    precision: str = "fp32"
+    tocu_alpha: float = 0.5  # Hann-weighted peak score above which TOCU may run
+    tocu_beta: float = 0.7  # IoU with the initial box a TOCU candidate must reach
+    tocu_every: int = 1  # run TOCU at most every N frames
+    lost_score: float = 0.2
+    lost_patience: int = 10  # frames under lost_score before the state becomes LOST
+    max_corner_shift: float = 0.25  # guard: fraction of the X image diagonal H's corners may move from calibration
+    clip_margin: float = 10.0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision {self.precision!r} unknown; known: {', '.join(PRECISIONS)}")
+        if self.precision != "fp32" and not self.device.startswith("cuda"):
+            problems.append(f"precision {self.precision!r} needs a CUDA device, got {self.device!r}")
+        for name in ("tocu_alpha", "tocu_beta", "lost_score"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                problems.append(f"{name} {getattr(self, name)} outside [0, 1]")
+        if self.tocu_every < 1 or self.lost_patience < 1:
+            problems.append("tocu_every and lost_patience must be >= 1")
+        if not self.max_corner_shift > 0:
+            problems.append(f"max_corner_shift {self.max_corner_shift} must be > 0")
+        if problems:
+            raise EngineInputError("engine config: " + "; ".join(problems))
+
+
+@dataclass
+class TrackResult:
+    box: np.ndarray  # (x, y, w, h) RGB image pixels
+    box_x: np.ndarray | None  # the same target in X image pixels (None in RGB-only mode)
+    score: float  # Hann-weighted peak score
+    state: TrackState
+    homography: np.ndarray  # H_global after this frame, X -> RGB image pixels
+    frame_homography: np.ndarray  # this frame's estimate H_delta · H_global
+    stage_params: list[list[float]]
+    experts: list[str]
+    confidence: float
+    tocu_updated: bool
+    degraded: tuple[str, ...]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class EngineStats:
+    frames: int = 0
+    degraded_frames: int = 0
+    tocu_attempts: int = 0
+    tocu_accepted: int = 0
+    guard_rejections: int = 0
+    lost_events: int = 0
+    degradations: dict[str, int] = field(default_factory=dict)
+
+
+def hann2d(size: int) -> torch.Tensor:
+    """OSTrack's window: hann1d(k) = 0.5 (1 - cos(2 pi k / (n + 1))), k = 1..n, outer product."""
+    k = torch.arange(1, size + 1, dtype=torch.float64)
+    window = 0.5 * (1 - torch.cos(2 * math.pi * k / (size + 1)))
+    return (window[:, None] * window[None, :]).float()
+
+
+def check_rgb(rgb: np.ndarray, what: str = "rgb") -> None:
+    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or rgb.size == 0:
+        desc = f"{rgb.dtype} {rgb.shape}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
+        raise EngineInputError(f"{what}: expected a non-empty (H, W, 3) uint8 image, got {desc}")
+
+
+def check_homography(matrix: np.ndarray, what: str) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if matrix.shape != (3, 3) or not np.isfinite(matrix).all():
+        raise EngineInputError(f"{what}: expected a finite 3x3 matrix, got {matrix.tolist()}")
+    if np.linalg.cond(matrix) > MAX_CONDITION:
+        raise EngineInputError(f"{what} is not invertible (condition number {np.linalg.cond(matrix):.3g})")
+    return matrix / matrix[2, 2]
+
+
+class Tracker:
+    """Single-object RGB+X tracker around a TrackerNet (or anything returning its NetOutput)."""
+
+    def __init__(self, net: torch.nn.Module, config: EngineConfig | None = None) -> None:
+        self.config = config or EngineConfig()
+        self.device = torch.device(self.config.device)
+        self.net = net.to(self.device).eval()
+        self.net_config = net.config
+        self.hann = hann2d(self.net_config.search_grid).to(self.device)
+        self.stats = EngineStats()
+        self.state = TrackState.IDLE
+        self._autocast_dtype = PRECISIONS[self.config.precision]
+
+    # -- set-up -------------------------------------------------------------------------------------------------
+
+    def initialize(self, rgb: np.ndarray, x: np.ndarray | None, box, homography: np.ndarray | None = None) -> None:
+        """Start tracking `box` (x, y, w, h RGB pixels); `homography` maps X to RGB pixels (calibration)."""
+        check_rgb(rgb)
+        if not bx.is_valid_box(box):
+            raise EngineInputError(f"initial box {list(box)} is degenerate: need finite x, y and w, h > 0")
+        if not bx.overlaps_image(box, rgb.shape[1], rgb.shape[0]):
+            raise EngineInputError(f"initial box {list(box)} lies outside the {rgb.shape[1]}x{rgb.shape[0]} image")
+        self.h_calibration = check_homography(np.eye(3) if homography is None else homography, "initial homography")
+        self.h_global = self.h_calibration.copy()
+        x, degraded = self._usable_aux(x)
+        if degraded:
+            raise EngineInputError(f"initialize needs a valid X image ({degraded[0]})")
+        self.box = np.asarray(box, dtype=np.float64)
+        self.initial_box = self.box.copy()
+        self.x_size = (x.shape[1], x.shape[0])
+        cfg = self.net_config
+        template = crop_pair(rgb, x, self.box, cfg.template_factor, cfg.template_size, self.h_global)
+        self.template = pair_tensor(template, self.device)
+        self.template_rgb_only = pair_tensor(CropPair(template.rgb, template.rgb, template.crop), self.device)
+        self.dynamic_template: torch.Tensor | None = None
+        self.initial_search = crop_pair(rgb, x, self.box, cfg.search_factor, cfg.search_size, self.h_global)
+        self.initial_search_tensor = pair_tensor(self.initial_search, self.device)
+        self.frame_index = 0
+        self.last_tocu = -(10**9)
+        self.low_score_frames = 0
+        self.state = TrackState.TRACKING
+
+    def reset_alignment(self) -> None:
+        """Back to the calibration homography; the dynamic template (built under the old H) is dropped."""
+        self.h_global = self.h_calibration.copy()
+        self.dynamic_template = None
+
+    # -- per frame ----------------------------------------------------------------------------------------------
+
+    def track(self, rgb: np.ndarray, x: np.ndarray | None) -> TrackResult:
+        """Track one synchronised pair; `x=None` (missing or stale X) runs the RGB-only degraded mode."""
+        if self.state == TrackState.IDLE:
+            raise EngineInputError("track() before initialize(): give the tracker a target box first")
+        check_rgb(rgb)
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        x, degraded = self._usable_aux(x)
+        cfg = self.net_config
+        self.frame_index += 1
+        rgb_only = x is None
+        search = crop_pair(
+            rgb,
+            rgb if rgb_only else x,
+            self.box,
+            cfg.search_factor,
+            cfg.search_size,
+            np.eye(3) if rgb_only else self.h_global,
+        )
+        templates = self._templates(rgb_only)
+        search_tensor = pair_tensor(search, self.device)
+        timings["preprocess"] = _elapsed_ms(start)
+
+        start = time.perf_counter()
+        output = self._forward(templates, search_tensor)
+        timings["forward"] = _elapsed_ms(start)
+
+        start = time.perf_counter()
+        packed = self._pack(output)  # one device -> host copy per frame
+        box, score, h_crop, stage_params, experts, confidence = self._unpack(packed, output)
+        self.box = bx.clip_box(search.crop.box_to_image(box), rgb.shape[1], rgb.shape[0], self.config.clip_margin)
+        frame_h = self.h_global
+        if not rgb_only and h_crop is not None:
+            candidate = self._image_homography(h_crop, search.crop) @ self.h_global
+            if self._passes_guard(candidate):
+                frame_h = candidate / candidate[2, 2]
+            else:
+                degraded.append("homography_rejected")
+        self._update_state(score)
+        timings["postprocess"] = _elapsed_ms(start)
+
+        start = time.perf_counter()
+        tocu_updated = False
+        if (
+            not rgb_only
+            and score > self.config.tocu_alpha
+            and self.frame_index - self.last_tocu >= self.config.tocu_every
+        ):
+            tocu_updated = self._tocu(rgb, x, frame_h)
+        timings["tocu"] = _elapsed_ms(start)
+
+        self._count(degraded)
+        box_x = None if rgb_only else bx.map_box(self.box, np.linalg.inv(frame_h))
+        return TrackResult(
+            box=self.box.copy(),
+            box_x=box_x,
+            score=score,
+            state=self.state,
+            homography=self.h_global.copy(),
+            frame_homography=frame_h.copy(),
+            stage_params=stage_params,
+            experts=experts,
+            confidence=confidence,
+            tocu_updated=tocu_updated,
+            degraded=tuple(degraded),
+            timings_ms=timings,
+        )
+
+    # -- pieces -------------------------------------------------------------------------------------------------
+
+    def _usable_aux(self, x: np.ndarray | None) -> tuple[np.ndarray | None, list[str]]:
+        if x is None:
+            return None, ["aux_missing"]
+        try:
+            check_rgb(x, "x")
+        except EngineInputError:
+            return None, ["aux_invalid"]
+        return x, []
+
+    def _templates(self, rgb_only: bool) -> list[torch.Tensor]:
+        if rgb_only:
+            return [self.template_rgb_only]
+        return [self.template] if self.dynamic_template is None else [self.template, self.dynamic_template]
+
+    def _forward(self, templates: list[torch.Tensor], search: torch.Tensor):
+        autocast = (
+            torch.autocast(self.device.type, dtype=self._autocast_dtype) if self._autocast_dtype else nullcontext()
+        )
+        with torch.inference_mode(), autocast:
+            return self.net(templates if len(templates) > 1 else templates[0], search)
+
+    def _pack(self, output) -> np.ndarray:
+        windowed = output.score_map.float() * self.hann
+        box = boxes_from_maps(windowed, output.size_map.float(), output.offset_map.float())[0]
+        parts = [box, windowed.amax().reshape(1)]
+        alignment = output.alignment
+        if alignment is not None:
+            parts.append(alignment.homography[0].float().flatten())
+            for stage in alignment.stages:
+                parts += [stage.params[0].float(), stage.selected[:1].float(), stage.confidence[:1].float()]
+        return torch.cat(parts).cpu().numpy().astype(np.float64)
+
+    def _unpack(self, packed: np.ndarray, output):
+        size = self.net_config.search_size
+        cx, cy, w, h = packed[:4] * size
+        box = np.array([cx - w / 2, cy - h / 2, w, h])
+        score = float(packed[4])
+        if output.alignment is None:
+            return box, score, None, [], [], 1.0
+        h_crop = packed[5:14].reshape(3, 3)
+        offset, stage_params, experts, confidences = 14, [], [], []
+        for stage in output.alignment.stages:
+            width = stage.params.shape[1]
+            stage_params.append(packed[offset : offset + width].tolist())
+            experts.append(EXPERT_NAMES[int(packed[offset + width])])
+            confidences.append(float(packed[offset + width + 1]))
+            offset += width + 2
+        return box, score, h_crop, stage_params, experts, confidences[-1]
+
+    def _image_homography(self, h_crop_centred: np.ndarray, crop: CropTransform) -> np.ndarray:
+        """Network H (centred normalised search-crop units) -> H_delta in RGB image pixels."""
+        size = self.net_config.search_size
+        in_pixels = hg.centred_to_pixel(size).numpy() @ h_crop_centred @ hg.pixel_to_centred(size).numpy()
+        return np.linalg.inv(crop.matrix) @ in_pixels @ crop.matrix
+
+    def _passes_guard(self, candidate: np.ndarray) -> bool:
+        if not np.isfinite(candidate).all() or np.linalg.cond(candidate) > MAX_CONDITION:
+            return False
+        width, height = self.x_size
+        bound = self.config.max_corner_shift * math.hypot(width, height)
+        return bx.corner_shift(candidate / candidate[2, 2], self.h_calibration, width, height) <= bound
+
+    def _update_state(self, score: float) -> None:
+        if score < self.config.lost_score:
+            self.low_score_frames += 1
+            if self.low_score_frames >= self.config.lost_patience and self.state != TrackState.LOST:
+                self.state = TrackState.LOST
+                self.stats.lost_events += 1
+        else:
+            self.low_score_frames = 0
+            self.state = TrackState.TRACKING
+
+    def _tocu(self, rgb: np.ndarray, x: np.ndarray, candidate: np.ndarray) -> bool:
+        """Template-Offset Contrastive Update: keep the candidate H only if its X template re-finds frame 0."""
+        cfg = self.net_config
+        self.last_tocu = self.frame_index
+        self.stats.tocu_attempts += 1
+        aligned = crop_pair(rgb, x, self.box, cfg.template_factor, cfg.template_size, candidate)
+        unaligned = crop_pair(rgb, x, self.box, cfg.template_factor, cfg.template_size, self.h_global)
+        templates = torch.cat([pair_tensor(aligned, self.device), pair_tensor(unaligned, self.device)])
+        search = self.initial_search_tensor.expand(2, -1, -1, -1)
+        output = self._forward([templates], search)
+        boxes = (output.boxes.float() * cfg.search_size).cpu().numpy().astype(np.float64)
+        ious = []
+        for cx, cy, w, h in boxes:
+            in_frame0 = self.initial_search.crop.box_to_image(np.array([cx - w / 2, cy - h / 2, w, h]))
+            ious.append(bx.iou(in_frame0, self.initial_box))
+        iou_aligned, iou_unaligned = ious
+        beta = self.config.tocu_beta
+        if iou_aligned >= iou_unaligned and iou_aligned > beta:
+            if not self._passes_guard(candidate):
+                self.stats.guard_rejections += 1
+                return False
+            self.h_global = candidate / candidate[2, 2]
+            self.dynamic_template = pair_tensor(aligned, self.device)
+            self.stats.tocu_accepted += 1
+            return True
+        if iou_unaligned > beta:
+            self.dynamic_template = pair_tensor(unaligned, self.device)
+        return False
+
+    def _count(self, degraded: list[str]) -> None:
+        self.stats.frames += 1
+        if degraded:
+            self.stats.degraded_frames += 1
+            for name in degraded:
+                self.stats.degradations[name] = self.stats.degradations.get(name, 0) + 1
+
+
+def _elapsed_ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1e3
