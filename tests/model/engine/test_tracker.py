@@ -1,0 +1,211 @@
+import numpy as np
+import pytest
+import torch
+from support.oracle_net import OracleNet
+
+from mm_tracker_model.data.toy import toy_sequence
+from mm_tracker_model.engine import EngineConfig, Tracker, TrackState
+from mm_tracker_model.engine.tracker import hann2d
+from mm_tracker_model.errors import EngineInputError
+from mm_tracker_model.geometry import homography as hg
+from mm_tracker_model.geometry.boxes import map_box
+from mm_tracker_model.geometry.crops import CropTransform
+from mm_tracker_model.nn.tracker_net import build_net
+
+SEQUENCE = toy_sequence(frames=12, seed=3)
+
+
+def _tracker(**config) -> tuple[Tracker, OracleNet]:
+    oracle = OracleNet()
+    tracker = Tracker(oracle, EngineConfig(**config))
+    first = SEQUENCE[0]
+    tracker.initialize(first.rgb, first.x, first.box, first.x_to_rgb)
+    return tracker, oracle
+
+
+def _search_crop(tracker: Tracker) -> CropTransform:
+    cfg = tracker.net_config
+    return CropTransform.around(tuple(tracker.box), cfg.search_factor, cfg.search_size)
+
+
+def _box_in_crop(box: np.ndarray, crop: CropTransform) -> tuple[float, float, float, float]:
+    """An image box as the normalised (cx, cy, w, h) the network reports for this crop."""
+    size = crop.output_size
+    x, y, w, h = box
+    cx, cy = (x + w / 2 - crop.origin_x) * crop.scale, (y + h / 2 - crop.origin_y) * crop.scale
+    return (cx / size, cy / size, w * crop.scale / size, h * crop.scale / size)
+
+
+def _crop_homography(image_delta: np.ndarray, crop: CropTransform) -> torch.Tensor:
+    """An image-pixel H_delta as the centred crop homography the network reports."""
+    size = crop.output_size
+    in_crop = crop.matrix @ image_delta @ np.linalg.inv(crop.matrix)
+    return torch.from_numpy(hg.pixel_to_centred(size).numpy() @ in_crop @ hg.centred_to_pixel(size).numpy()).float()
+
+
+def test_hann_window_follows_ostrack():
+    window = hann2d(4)
+    k = np.arange(1, 5)
+    expected = 0.5 * (1 - np.cos(2 * np.pi * k / 5))
+    np.testing.assert_allclose(window.numpy(), np.outer(expected, expected), rtol=1e-6)
+
+
+def test_boxes_map_back_to_the_image_exactly():
+    tracker, oracle = _tracker(tocu_alpha=1.0)
+    for frame in SEQUENCE[1:6]:
+        oracle.box = _box_in_crop(frame.box, _search_crop(tracker))
+        result = tracker.track(frame.rgb, frame.x)
+        np.testing.assert_allclose(result.box, frame.box, atol=1e-4)
+        assert result.state == TrackState.TRACKING
+
+
+def test_x_boxes_follow_the_homography_across_resolutions():
+    tracker, oracle = _tracker(tocu_alpha=1.0)
+    frame = SEQUENCE[1]
+    assert frame.x.shape != frame.rgb.shape
+    oracle.box = _box_in_crop(frame.box, _search_crop(tracker))
+    result = tracker.track(frame.rgb, frame.x)
+    np.testing.assert_allclose(result.box_x, map_box(result.box, np.linalg.inv(SEQUENCE[0].x_to_rgb)), atol=1e-6)
+
+
+def test_network_homography_composes_onto_the_global_one():
+    tracker, oracle = _tracker(tocu_alpha=1.0)
+    delta = np.array([[1.01, 0.0, 3.0], [0.0, 0.99, -2.0], [0.0, 0.0, 1.0]])
+    oracle.h_crop = _crop_homography(delta, _search_crop(tracker))
+    result = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
+    np.testing.assert_allclose(result.frame_homography, delta @ SEQUENCE[0].x_to_rgb, atol=1e-4)
+    np.testing.assert_allclose(result.homography, SEQUENCE[0].x_to_rgb)  # no TOCU: global unchanged
+
+
+def _initial_box_in_frame0(tracker: Tracker) -> tuple[float, float, float, float]:
+    return _box_in_crop(tracker.initial_box, tracker.initial_search.crop)
+
+
+def test_tocu_accepts_a_correct_update():
+    tracker, oracle = _tracker()
+    delta = np.array([[1.0, 0.0, 4.0], [0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])
+    oracle.h_crop = _crop_homography(delta, _search_crop(tracker))
+    oracle.box = _box_in_crop(SEQUENCE[1].box, _search_crop(tracker))
+    oracle.tocu_boxes = [_initial_box_in_frame0(tracker), (0.1, 0.1, 0.05, 0.05)]  # aligned re-finds frame 0
+    result = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
+    assert result.tocu_updated and oracle.calls == [1, 2]  # both candidates in one batched forward
+    np.testing.assert_allclose(result.homography, delta @ SEQUENCE[0].x_to_rgb, atol=1e-4)
+    assert tracker.dynamic_template is not None and tracker.stats.tocu_accepted == 1
+
+
+def test_tocu_rejects_a_wrong_update_and_keeps_the_unaligned_template():
+    tracker, oracle = _tracker()
+    delta = np.array([[1.0, 0.0, 4.0], [0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])
+    oracle.h_crop = _crop_homography(delta, _search_crop(tracker))
+    oracle.box = _box_in_crop(SEQUENCE[1].box, _search_crop(tracker))
+    oracle.tocu_boxes = [(0.1, 0.1, 0.05, 0.05), _initial_box_in_frame0(tracker)]  # only unaligned re-finds it
+    result = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
+    assert not result.tocu_updated
+    np.testing.assert_allclose(result.homography, SEQUENCE[0].x_to_rgb)
+    assert tracker.dynamic_template is not None and tracker.stats.tocu_attempts == 1
+
+
+def test_tocu_runs_at_most_every_n_frames_and_only_above_alpha():
+    tracker, oracle = _tracker(tocu_every=3)
+    for frame in SEQUENCE[1:7]:
+        oracle.box = _box_in_crop(frame.box, _search_crop(tracker))
+        tracker.track(frame.rgb, frame.x)
+    assert tracker.stats.tocu_attempts == 2
+    tracker_low, oracle_low = _tracker(tocu_alpha=0.5)
+    oracle_low.score = 0.3
+    tracker_low.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
+    assert tracker_low.stats.tocu_attempts == 0
+
+
+def test_guard_rejects_an_exploding_homography():
+    tracker, oracle = _tracker()
+    runaway = np.array([[1.0, 0.0, 400.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # far beyond 25 % of the diagonal
+    oracle.h_crop = _crop_homography(runaway, _search_crop(tracker))
+    oracle.tocu_boxes = [_initial_box_in_frame0(tracker)] * 2
+    result = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
+    assert "homography_rejected" in result.degraded
+    np.testing.assert_allclose(result.frame_homography, SEQUENCE[0].x_to_rgb)
+    np.testing.assert_allclose(result.homography, SEQUENCE[0].x_to_rgb)
+    assert tracker.stats.degradations["homography_rejected"] == 1
+
+
+def test_reset_restores_the_calibration():
+    tracker, _ = _tracker()
+    tracker.h_global = tracker.h_global @ np.diag([1.1, 1.1, 1.0])
+    tracker.reset_alignment()
+    np.testing.assert_allclose(tracker.h_global, SEQUENCE[0].x_to_rgb)
+    assert tracker.dynamic_template is None
+
+
+def test_low_scores_make_the_target_lost_after_patience_and_recovery_resumes():
+    tracker, oracle = _tracker(lost_score=0.5, lost_patience=3, tocu_alpha=1.0)
+    oracle.score = 0.2
+    states = [tracker.track(f.rgb, f.x).state for f in SEQUENCE[1:5]]
+    assert states == [TrackState.TRACKING, TrackState.TRACKING, TrackState.LOST, TrackState.LOST]
+    oracle.score = 0.9
+    assert tracker.track(SEQUENCE[5].rgb, SEQUENCE[5].x).state == TrackState.TRACKING
+    assert tracker.stats.lost_events == 1
+
+
+def test_missing_or_invalid_x_runs_rgb_only_and_is_counted():
+    tracker, _ = _tracker(tocu_alpha=0.0)
+    missing = tracker.track(SEQUENCE[1].rgb, None)
+    invalid = tracker.track(SEQUENCE[2].rgb, np.zeros((10, 10), dtype=np.float32))
+    assert missing.degraded == ("aux_missing",) and invalid.degraded == ("aux_invalid",)
+    assert missing.box_x is None and not missing.tocu_updated
+    assert tracker.stats.degraded_frames == 2 and tracker.stats.tocu_attempts == 0
+
+
+@pytest.mark.parametrize(
+    ("box", "message"),
+    [
+        ((10, 10, 0, 20), "degenerate"),
+        ((10, 10, float("nan"), 20), "degenerate"),
+        ((500, 500, 20, 20), "outside"),
+    ],
+)
+def test_bad_initial_boxes_are_refused(box, message):
+    tracker = Tracker(OracleNet())
+    with pytest.raises(EngineInputError, match=message):
+        tracker.initialize(SEQUENCE[0].rgb, SEQUENCE[0].x, box)
+
+
+@pytest.mark.parametrize(
+    ("homography", "message"),
+    [(np.zeros((3, 3)), "not invertible"), (np.full((3, 3), np.nan), "finite 3x3"), (np.eye(2), "finite 3x3")],
+)
+def test_bad_homographies_are_refused(homography, message):
+    with pytest.raises(EngineInputError, match=message):
+        Tracker(OracleNet()).initialize(SEQUENCE[0].rgb, SEQUENCE[0].x, SEQUENCE[0].box, homography)
+
+
+def test_bad_frames_are_refused_with_their_shape():
+    tracker, _ = _tracker()
+    with pytest.raises(EngineInputError, match=r"uint8 image, got float32 \(4, 4, 3\)"):
+        tracker.track(np.zeros((4, 4, 3), dtype=np.float32), None)
+    with pytest.raises(EngineInputError, match="before initialize"):
+        Tracker(OracleNet()).track(SEQUENCE[0].rgb, SEQUENCE[0].x)
+    with pytest.raises(EngineInputError, match="needs a valid X image"):
+        Tracker(OracleNet()).initialize(SEQUENCE[0].rgb, None, SEQUENCE[0].box)
+
+
+def test_invalid_engine_config_is_named():
+    with pytest.raises(EngineInputError, match="precision 'bf16' needs a CUDA device"):
+        EngineConfig(precision="bf16")
+    with pytest.raises(EngineInputError, match=r"tocu_beta 1.5 outside \[0, 1\]"):
+        EngineConfig(tocu_beta=1.5)
+
+
+def test_real_network_runs_deterministically_end_to_end():
+    def run() -> list:
+        torch.manual_seed(0)
+        tracker = Tracker(build_net("full_tiny"), EngineConfig(tocu_every=2))
+        tracker.initialize(SEQUENCE[0].rgb, SEQUENCE[0].x, SEQUENCE[0].box, SEQUENCE[0].x_to_rgb)
+        return [tracker.track(f.rgb, f.x) for f in SEQUENCE[1:4]]
+
+    first, second = run(), run()
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a.box, b.box)
+        np.testing.assert_array_equal(a.frame_homography, b.frame_homography)
+        assert a.experts == b.experts and len(a.experts) == 3
+        assert np.isfinite(a.box).all() and set(a.timings_ms) == {"preprocess", "forward", "postprocess", "tocu"}
