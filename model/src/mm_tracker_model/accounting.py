@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from mm_tracker_model.flops import count_macs
+from mm_tracker_model.nn.alignment.stage import EXPERT_NAMES
 from mm_tracker_model.nn.tracker_net import PARAM_GROUPS, TrackerNet, param_group
 
 T = TypeVar("T")
@@ -34,10 +35,22 @@ class ParamCount:
 
 @dataclass
 class MacCount:
-    total: int
-    modules: int
+    total: int  # every counted op, hard-routed alignment (the experts the router picked on the example)
+    modules: int  # Linear and convolution ops only (thop's convention)
     groups: dict[str, int]
     by_op: dict[str, int]
+    alignment_all_experts: int | None = None  # every expert of every stage (training, or soft routing)
+    alignment_hard_route_max: int | None = None  # the most expensive single expert per stage, summed
+    alignment_stages: list[dict[str, int]] | None = None  # per stage, MACs of each expert
+    alignment_selected: list[str] | None = None  # the expert each stage picked on the example pair
+
+    def without_experts(self) -> int:
+        """MACs of everything but the alignment experts (for per-frame MACs under any routing)."""
+        if not self.alignment_stages:
+            return self.total
+        return self.total - sum(
+            stage[name] for stage, name in zip(self.alignment_stages, self.alignment_selected, strict=True)
+        )
 
 
 @dataclass
@@ -129,16 +142,30 @@ def measure_macs(run: Callable[[], object]) -> MacCount:
     )
 
 
+def _add_alignment_macs(macs: MacCount, net: TrackerNet, output) -> None:
+    stages = [
+        {name: int(value) for name, value in zip(EXPERT_NAMES, stage.expert_macs.tolist(), strict=True)}
+        for stage in net.alignment.stages
+    ]
+    macs.alignment_stages = stages
+    macs.alignment_all_experts = sum(sum(stage.values()) for stage in stages)
+    macs.alignment_hard_route_max = sum(max(stage.values()) for stage in stages)
+    macs.alignment_selected = [EXPERT_NAMES[int(stage.selected[0])] for stage in output.alignment.stages]
+
+
 @torch.no_grad()
 def account(net: TrackerNet) -> Accounting:
     """Parameters (total, used in the forward pass, trainable per group) and MACs for one pair."""
     was_training = net.training
     net.eval()
     template, search = example_inputs(net)
+    outputs = []
     try:
-        macs, used = _run_recording_parameters(net, lambda: measure_macs(lambda: net(template, search)))
+        macs, used = _run_recording_parameters(net, lambda: measure_macs(lambda: outputs.append(net(template, search))))
     finally:
         net.train(was_training)
+    if net.alignment is not None:
+        _add_alignment_macs(macs, net, outputs[0])
     cfg = net.config
     tokens = {
         "template": cfg.template_grid**2,

@@ -38,3 +38,12 @@ def test_missing_preset_argument_is_a_usage_error():
     with pytest.raises(SystemExit) as exc:
         info.main([])
     assert exc.value.code == 2
+
+
+def test_full_presets_report_alignment_macs_per_stage_and_expert(capsys):
+    assert info.main(["--preset", "full_tiny", "--json"]) == 0
+    macs = json.loads(capsys.readouterr().out)["macs"]
+    assert len(macs["alignment_stages"]) == 3
+    assert all(set(stage) == {"tre", "fme", "dpe"} for stage in macs["alignment_stages"])
+    assert macs["alignment_hard_route_max"] < macs["alignment_all_experts"]
+    assert macs["alignment_all_experts"] == sum(sum(stage.values()) for stage in macs["alignment_stages"])

@@ -46,6 +46,11 @@ def format_table(report: dict) -> str:
         f"  {'modules (Linear + conv)':<28}{_giga(macs['modules'])}",
     ]
     lines += [f"  group {g:<22}{_giga(n)}" for g, n in macs["groups"].items()]
+    if macs.get("alignment_stages"):
+        lines += [f"  {'alignment, all experts':<28}{_giga(macs['alignment_all_experts'])}"]
+        lines += [f"  {'alignment, max hard route':<28}{_giga(macs['alignment_hard_route_max'])}"]
+        for k, stage in enumerate(macs["alignment_stages"]):
+            lines += [f"  stage {k} " + "  ".join(f"{name} {n / 1e6:.1f} M" for name, n in stage.items())]
     lines += ["tokens"] + [f"  {k:<28}{v:>10}" for k, v in tokens.items()]
     return "\n".join(lines)
 
