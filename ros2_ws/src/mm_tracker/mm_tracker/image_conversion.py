@@ -1,0 +1,70 @@
+"""sensor_msgs/Image <-> numpy without cv_bridge (not on PyPI; its unofficial port breaks on numpy 2).
+
+Handles `step` row padding and `is_bigendian`; unsupported encodings raise ImageConversionError, which the
+node counts and reports instead of crashing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+# encoding -> (dtype, channels)
+ENCODINGS: dict[str, tuple[np.dtype, int]] = {
+    "rgb8": (np.dtype(np.uint8), 3),
+    "bgr8": (np.dtype(np.uint8), 3),
+    "rgba8": (np.dtype(np.uint8), 4),
+    "bgra8": (np.dtype(np.uint8), 4),
+    "mono8": (np.dtype(np.uint8), 1),
+    "mono16": (np.dtype(np.uint16), 1),
+    "16UC1": (np.dtype(np.uint16), 1),
+    "32FC1": (np.dtype(np.float32), 1),
+}
+
+
+class ImageConversionError(ValueError):
+    """A message that cannot be read as an image (encoding, size, or truncated data)."""
+
+
+def image_to_array(msg: Any) -> np.ndarray:
+    """(H, W) or (H, W, C) array viewing or copying the message data, in native byte order."""
+    encoding = msg.encoding
+    if encoding not in ENCODINGS:
+        raise ImageConversionError(f"encoding {encoding!r} unsupported; supported: {', '.join(ENCODINGS)}")
+    dtype, channels = ENCODINGS[encoding]
+    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    row_bytes = width * channels * dtype.itemsize
+    if height <= 0 or width <= 0:
+        raise ImageConversionError(f"image has no pixels ({width}x{height})")
+    if step < row_bytes:
+        raise ImageConversionError(
+            f"step {step} is shorter than a row of {width} {encoding} pixels ({row_bytes} bytes)"
+        )
+    data = msg.data if isinstance(msg.data, (bytes, bytearray, memoryview)) else bytes(msg.data)
+    if len(data) < step * height:
+        raise ImageConversionError(
+            f"data holds {len(data)} bytes, expected step {step} x height {height} = {step * height}"
+        )
+    rows = np.frombuffer(data, dtype=np.uint8, count=step * height).reshape(height, step)[:, :row_bytes]
+    order = ">" if msg.is_bigendian else "<"
+    pixels = np.ascontiguousarray(rows).view(dtype.newbyteorder(order) if dtype.itemsize > 1 else dtype)
+    pixels = pixels.astype(dtype, copy=False)  # native byte order
+    return pixels.reshape(height, width, channels) if channels > 1 else pixels.reshape(height, width)
+
+
+def array_to_image_fields(array: np.ndarray, encoding: str) -> dict[str, Any]:
+    """Fields for a sensor_msgs/Image holding `array` (data as bytes: assigning a numpy array is ~50x slower)."""
+    dtype, channels = ENCODINGS[encoding]
+    array = np.ascontiguousarray(array, dtype=dtype)
+    if (array.shape[2] if array.ndim == 3 else 1) != channels:
+        raise ImageConversionError(f"array of shape {array.shape} is not {encoding}")
+    height, width = array.shape[:2]
+    return {
+        "height": height,
+        "width": width,
+        "encoding": encoding,
+        "is_bigendian": 0,
+        "step": width * channels * dtype.itemsize,
+        "data": array.tobytes(),
+    }
