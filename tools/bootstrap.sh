@@ -93,7 +93,7 @@ build_ros_ws() {
       export CMAKE_PREFIX_PATH="$VENV${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
     fi
     cd "$WS"
-    colcon build --event-handlers console_cohesion- summary+ \
+    colcon build --symlink-install --event-handlers console_cohesion- summary+ \
       --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VENV/bin/python" >"$WS/colcon_build.log" 2>&1 \
       || { tail -n 60 "$WS/colcon_build.log" >&2; die "colcon build failed (full log: $WS/colcon_build.log)"; }
   )

@@ -29,7 +29,9 @@ def test_both_packages_are_registered_in_the_ament_index():
         assert (index / package / "share" / "ament_index" / "resource_index" / "packages" / package).is_file()
 
 
-def test_mm_tracker_is_imported_from_the_colcon_install():
+def test_mm_tracker_is_imported_through_the_symlinked_colcon_build():
+    """--symlink-install: the package on the path resolves to the sources, so edits need no rebuild."""
     import mm_tracker
 
-    assert str(REPO / "ros2_ws" / "install") in mm_tracker.__file__
+    assert str(REPO / "ros2_ws") in mm_tracker.__file__
+    assert Path(mm_tracker.__file__).resolve() == REPO / "ros2_ws" / "src" / "mm_tracker" / "mm_tracker" / "__init__.py"
