@@ -22,7 +22,12 @@ setup(
     data_files=data_files,
     install_requires=["setuptools"],
     extras_require={"test": ["pytest"]},
-    entry_points={"console_scripts": ["demo_roundtrip = mm_tracker.demo_roundtrip:main"]},
+    entry_points={
+        "console_scripts": [
+            "mm_tracker_node = mm_tracker.node:main",
+            "demo_roundtrip = mm_tracker.demo_roundtrip:main",
+        ]
+    },
     zip_safe=True,
     maintainer="mm_tracker developers",
     maintainer_email="dev@mm-tracker.invalid",

@@ -27,8 +27,8 @@ class ImageConversionError(ValueError):
     """A message that cannot be read as an image (encoding, size, or truncated data)."""
 
 
-def image_to_array(msg: Any) -> np.ndarray:
-    """(H, W) or (H, W, C) array viewing or copying the message data, in native byte order."""
+def check_image(msg: Any) -> None:
+    """Cheap header-level checks (encoding, sizes, data length), run where the message arrives."""
     encoding = msg.encoding
     if encoding not in ENCODINGS:
         raise ImageConversionError(f"encoding {encoding!r} unsupported; supported: {', '.join(ENCODINGS)}")
@@ -41,11 +41,19 @@ def image_to_array(msg: Any) -> np.ndarray:
         raise ImageConversionError(
             f"step {step} is shorter than a row of {width} {encoding} pixels ({row_bytes} bytes)"
         )
-    data = msg.data if isinstance(msg.data, (bytes, bytearray, memoryview)) else bytes(msg.data)
-    if len(data) < step * height:
+    if len(msg.data) < step * height:
         raise ImageConversionError(
-            f"data holds {len(data)} bytes, expected step {step} x height {height} = {step * height}"
+            f"data holds {len(msg.data)} bytes, expected step {step} x height {height} = {step * height}"
         )
+
+
+def image_to_array(msg: Any) -> np.ndarray:
+    """(H, W) or (H, W, C) array viewing or copying the message data, in native byte order."""
+    check_image(msg)
+    dtype, channels = ENCODINGS[msg.encoding]
+    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    row_bytes = width * channels * dtype.itemsize
+    data = msg.data if isinstance(msg.data, (bytes, bytearray, memoryview)) else bytes(msg.data)
     rows = np.frombuffer(data, dtype=np.uint8, count=step * height).reshape(height, step)[:, :row_bytes]
     order = ">" if msg.is_bigendian else "<"
     pixels = np.ascontiguousarray(rows).view(dtype.newbyteorder(order) if dtype.itemsize > 1 else dtype)

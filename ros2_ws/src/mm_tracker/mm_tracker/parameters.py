@@ -1,0 +1,94 @@
+"""The node's parameters: one table of names, defaults, descriptions and limits, and their validation.
+
+The table is the single source of truth: the node declares from it, the launch files' arguments are checked
+against it in the tests, and validation reports every bad value with its name and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from mm_tracker_model.engine.tracker import PRECISIONS
+from mm_tracker_model.presets import preset_names
+
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    default: Any
+    description: str
+    choices: tuple[str, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+SPECS: tuple[ParamSpec, ...] = (
+    ParamSpec("autostart", True, "configure and activate at start-up (plain `ros2 run`)"),
+    ParamSpec("aux_modality", "thermal", "what the second camera is", choices=("thermal", "depth", "event")),
+    ParamSpec("checkpoint", "", "mm_tracker checkpoint file; empty: the packaged default model"),
+    ParamSpec("preset", "full_tiny", "network preset when no checkpoint is given", choices=tuple(preset_names())),
+    ParamSpec("device", "auto", "auto (CUDA if available, else CPU), cpu, cuda or cuda:N"),
+    ParamSpec("precision", "fp32", "inference precision (fp16/bf16 need CUDA)", choices=tuple(PRECISIONS)),
+    ParamSpec("transport", "raw", "image transport of both inputs", choices=("raw", "compressed")),
+    ParamSpec("sync_slop", 0.05, "largest RGB-X stamp difference paired, seconds", low=0.001, high=1.0),
+    ParamSpec("sync_queue_size", 10, "messages kept per input while pairing", low=1, high=100),
+    ParamSpec(
+        "image_reliability",
+        "best_effort",
+        "QoS reliability of the image subscriptions",
+        choices=("best_effort", "reliable"),
+    ),
+    ParamSpec("image_qos_depth", 1, "QoS history depth of the image subscriptions", low=1, high=100),
+    ParamSpec("calibration_file", "", "rig calibration YAML (initial X->RGB homography); empty: identity"),
+    ParamSpec("initial_box", [0.0], "x, y, width, height in RGB pixels to track from the first frame; [0] for none"),
+    ParamSpec("thermal_range", [0.0], "fixed raw-count range [low, high] for 16-bit thermal; [0] for percentiles"),
+    ParamSpec(
+        "aux_max_age", 0.2, "X frames older than this (vs the RGB stamp) run RGB-only, seconds", low=0.0, high=10.0
+    ),
+    ParamSpec("tocu_alpha", 0.5, "score above which the homography update (TOCU) may run", low=0.0, high=1.0),
+    ParamSpec("tocu_beta", 0.7, "IoU an updated template must reach with the first frame", low=0.0, high=1.0),
+    ParamSpec("tocu_every", 10, "run TOCU at most every N frames", low=1, high=10000),
+    ParamSpec("lost_score", 0.2, "score under which a frame counts towards LOST", low=0.0, high=1.0),
+    ParamSpec("lost_patience", 10, "frames under lost_score before the state is LOST", low=1, high=10000),
+    ParamSpec(
+        "max_corner_shift",
+        0.25,
+        "guard: homography corner drift from calibration, fraction of X diagonal",
+        low=0.01,
+        high=2.0,
+    ),
+    ParamSpec("publish_debug_image", True, "publish debug_image for rviz2"),
+    ParamSpec("debug_image_scale", 0.5, "debug image size relative to the RGB image", low=0.1, high=1.0),
+    ParamSpec("diagnostics_period", 1.0, "seconds between /diagnostics messages", low=0.1, high=60.0),
+)
+
+SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
+
+
+def validate(values: dict[str, Any]) -> list[str]:
+    """Every problem with the given values, each naming the parameter, its value and what is allowed."""
+    problems = []
+    for spec in SPECS:
+        value = values.get(spec.name, spec.default)
+        if spec.choices is not None and value not in spec.choices:
+            problems.append(f"parameter '{spec.name}' = {value!r}: expected one of {', '.join(spec.choices)}")
+        if spec.low is not None and not (isinstance(value, (int, float)) and spec.low <= value <= spec.high):
+            problems.append(f"parameter '{spec.name}' = {value!r}: expected a number in [{spec.low}, {spec.high}]")
+    device = values.get("device", "auto")
+    if not DEVICE_PATTERN.match(str(device)):
+        problems.append(f"parameter 'device' = {device!r}: expected auto, cpu, cuda or cuda:N")
+    if values.get("precision", "fp32") != "fp32" and str(device) == "cpu":
+        problems.append(f"parameter 'precision' = {values['precision']!r}: needs device cuda (device is cpu)")
+    box = list(values.get("initial_box", [0.0]))
+    if box != [0.0] and (len(box) != 4 or box[2] <= 0 or box[3] <= 0):
+        problems.append(
+            f"parameter 'initial_box' = {box}: expected [x, y, width, height] with width, height > 0, or [0]"
+        )
+    thermal_range = list(values.get("thermal_range", [0.0]))
+    if thermal_range != [0.0] and (len(thermal_range) != 2 or thermal_range[0] >= thermal_range[1]):
+        problems.append(f"parameter 'thermal_range' = {thermal_range}: expected [low, high] with low < high, or [0]")
+    return problems
