@@ -1,19 +1,23 @@
 """ament_python build of the mm_tracker ROS 2 package; launch files come from the repository's launch/."""
 
+import os
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 PACKAGE = "mm_tracker"
-LAUNCH_DIR = Path(__file__).resolve().parents[3] / "launch"
+HERE = Path(__file__).resolve().parent
+LAUNCH_DIR = HERE.parents[2] / "launch"
 
 data_files = [
     ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
     (f"share/{PACKAGE}", ["package.xml"]),
 ]
-launch_files = sorted(str(p) for p in LAUNCH_DIR.glob("*.launch.py"))
+# colcon wants data_files relative to the package folder.
+launch_files = sorted(os.path.relpath(p, HERE) for p in LAUNCH_DIR.glob("*.launch.py"))
 if launch_files:
     data_files.append((f"share/{PACKAGE}/launch", launch_files))
+data_files.append((f"share/{PACKAGE}/rviz", ["rviz/mm_tracker.rviz"]))
 
 setup(
     name=PACKAGE,

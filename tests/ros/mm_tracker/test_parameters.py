@@ -1,0 +1,36 @@
+import pytest
+
+from mm_tracker.parameters import SPEC_BY_NAME, SPECS, validate
+
+
+def _defaults():
+    return {spec.name: spec.default for spec in SPECS}
+
+
+def test_defaults_are_valid():
+    assert validate(_defaults()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("aux_modality", "radar", "parameter 'aux_modality' = 'radar': expected one of thermal, depth, event"),
+        ("device", "gpu0", "parameter 'device' = 'gpu0': expected auto, cpu, cuda or cuda:N"),
+        ("sync_slop", 5.0, "parameter 'sync_slop' = 5.0: expected a number in [0.001, 1.0]"),
+        ("initial_box", [1.0, 2.0, 0.0, 4.0], "parameter 'initial_box'"),
+        ("thermal_range", [300.0, 100.0], "parameter 'thermal_range'"),
+        ("preset", "full_tny", "parameter 'preset' = 'full_tny'"),
+    ],
+)
+def test_each_bad_value_is_named(name, value, message):
+    problems = validate(_defaults() | {name: value})
+    assert any(message in p for p in problems), problems
+
+
+def test_half_precision_needs_cuda():
+    assert validate(_defaults() | {"device": "cpu", "precision": "bf16"})
+    assert validate(_defaults() | {"device": "cuda:1", "precision": "bf16"}) == []
+
+
+def test_every_parameter_has_a_description():
+    assert all(spec.description for spec in SPECS) and len(SPEC_BY_NAME) == len(SPECS)
