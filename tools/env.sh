@@ -13,4 +13,6 @@ set +u
 source "$_mm_root/ros2_ws/install/setup.bash"
 [[ -n "$_mm_nounset" ]] && set -u
 export ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
+# A 16 MB shared-memory segment for images between processes (keeps a profile the caller already set).
+export FASTDDS_DEFAULT_PROFILES_FILE="${FASTDDS_DEFAULT_PROFILES_FILE:-$_mm_root/config/fastdds_shm_16mb.xml}"
 unset _mm_root _mm_nounset

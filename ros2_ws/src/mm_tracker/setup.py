@@ -29,6 +29,7 @@ setup(
     entry_points={
         "console_scripts": [
             "mm_tracker_node = mm_tracker.node:main",
+            "node_bench = mm_tracker.node_bench:main",
             "demo_roundtrip = mm_tracker.demo_roundtrip:main",
         ]
     },

@@ -270,7 +270,7 @@ class TrackerNode(LifecycleNode):
             self.stats.count(name)
         self._target_pub.publish(target_msg(header, aux_frame_id, result))
         self._alignment_pub.publish(alignment_msg(header, aux_frame_id, result, self._h_calibration))
-        if self.params["publish_debug_image"]:
+        if self.params["publish_debug_image"] and self._debug_pub.get_subscription_count() > 0:
             self._publish_debug(header, rgb, aux, result)
         self.stats.tick("tracked")
         latency = (self.get_clock().now() - Time.from_msg(header.stamp)).nanoseconds / 1e6
