@@ -1,14 +1,16 @@
 """Proof of life: the real node process, real Fast DDS on loopback, a generated RGB + thermal stream.
 
-RGB 640x480 at 30 Hz, thermal 640x512 16UC1 at 9 Hz; midway some bad inputs (an unsupported X encoding, a
-truncated RGB frame). The node must keep publishing targets, alignments and debug images, and report rates
-and the bad inputs on /diagnostics. (Whether the box follows the ground truth needs trained weights: that
-check comes with the default model.)
+RGB 640x480 at 30 Hz, thermal 640x512 16UC1 at 10 Hz, with the demo rig calibration. Midway: an unsupported
+X encoding, a truncated RGB frame, a burst of out-of-order stamps, the thermal stream stopping and resuming,
+and an init box outside the image through the service. The node must keep publishing targets, alignments and
+debug images, report rates and every bad input on /diagnostics, and answer its services. (Whether the box
+follows the ground truth needs trained weights: that check comes with the default model.)
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -20,14 +22,17 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
+from std_srvs.srv import Trigger
 
 from mm_tracker.image_conversion import array_to_image_fields
 from mm_tracker_model.data.toy import toy_sequence
-from mm_tracker_msgs.msg import Alignment, TrackedTarget
+from mm_tracker_msgs.msg import Alignment, Box2D, TrackedTarget
+from mm_tracker_msgs.srv import InitTarget
 
 pytestmark = pytest.mark.integration
 
-NODE = Path(__file__).resolve().parents[3] / "ros2_ws/install/mm_tracker/lib/mm_tracker/mm_tracker_node"
+REPO = Path(__file__).resolve().parents[3]
+NODE = REPO / "ros2_ws/install/mm_tracker/lib/mm_tracker/mm_tracker_node"
 STARTUP_TIMEOUT_S = 90
 
 
@@ -35,10 +40,20 @@ def _thermal_16bit(x_rgb: np.ndarray) -> np.ndarray:
     return (x_rgb[..., 0].astype(np.uint16) * 40 + 20000).astype(np.uint16)
 
 
+def _call(executor, client, request, timeout=20.0):
+    assert client.wait_for_service(timeout_sec=timeout), f"service {client.srv_name} not available"
+    future = client.call_async(request)
+    executor.spin_until_future_complete(future, timeout_sec=timeout)
+    assert future.done(), f"no answer from {client.srv_name}"
+    return future.result()
+
+
 @pytest.fixture(scope="module")
-def live_run():
-    sequence = toy_sequence(frames=120, rgb_size=(640, 480), x_size=(640, 512), seed=5)
+def live_run(tmp_path_factory):
+    sequence = toy_sequence(frames=150, rgb_size=(640, 480), x_size=(640, 512), seed=5)
     box = sequence[0].box
+    rig = tmp_path_factory.mktemp("rig") / "rig.yaml"
+    shutil.copy(REPO / "calibration" / "demo_rig.yaml", rig)
     args = [
         str(NODE),
         "--ros-args",
@@ -48,6 +63,8 @@ def live_run():
         "diagnostics_period:=0.5",
         "-p",
         f"initial_box:=[{box[0]:.1f}, {box[1]:.1f}, {box[2]:.1f}, {box[3]:.1f}]",
+        "-p",
+        f"calibration_file:={rig}",
     ]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     context = rclpy.Context()
@@ -63,7 +80,10 @@ def live_run():
     qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
     rgb_pub = node.create_publisher(Image, "rgb/image", qos)
     aux_pub = node.create_publisher(Image, "aux/image", qos)
-    published_stamps = []
+    init_client = node.create_client(InitTarget, "init_target")
+    reset_client = node.create_client(Trigger, "reset")
+    save_client = node.create_client(Trigger, "save_calibration")
+    published_stamps, answers = [], {}
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while rgb_pub.get_subscription_count() == 0 or aux_pub.get_subscription_count() == 0:
@@ -76,6 +96,11 @@ def live_run():
             while time.monotonic() < t:
                 executor.spin_once(timeout_sec=max(0.0, t - time.monotonic()))
             stamp = node.get_clock().now().to_msg()
+            if 50 <= i < 56:  # a burst of stamps from the past
+                stamp.sec -= 1
+            if i == 120:
+                request = InitTarget.Request(box=Box2D(x=5000.0, y=10.0, width=40.0, height=40.0))
+                answers["init_outside"] = _call(executor, init_client, request)
             rgb_fields = array_to_image_fields(frame.rgb, "rgb8")
             if i == 40:  # a truncated RGB frame
                 rgb_fields["data"] = rgb_fields["data"][:1000]
@@ -83,7 +108,7 @@ def live_run():
             rgb.header.stamp, rgb.header.frame_id = stamp, "rgb_camera"
             rgb_pub.publish(rgb)
             published_stamps.append((stamp.sec, stamp.nanosec))
-            if i % 3 == 0:  # ~10 Hz thermal (9 Hz in the rig spec; pairing logic is the same)
+            if i % 3 == 0 and not 70 <= i < 100:  # ~10 Hz thermal that stops for a second, then resumes
                 aux = Image(**array_to_image_fields(_thermal_16bit(frame.x), "16UC1"))
                 if 30 <= i < 40:
                     aux.encoding = "yuv422"
@@ -92,6 +117,8 @@ def live_run():
         end = time.monotonic() + 4.0
         while time.monotonic() < end:
             executor.spin_once(timeout_sec=0.1)
+        answers["reset"] = _call(executor, reset_client, Trigger.Request())
+        answers["save"] = _call(executor, save_client, Trigger.Request())
         alive = process.poll() is None
     finally:
         process.send_signal(signal.SIGINT)
@@ -102,7 +129,14 @@ def live_run():
             output, _ = process.communicate()
         node.destroy_node()
         rclpy.shutdown(context=context)
-    return {"received": received, "stamps": set(published_stamps), "alive": alive, "log": output}
+    return {
+        "received": received,
+        "stamps": set(published_stamps),
+        "alive": alive,
+        "log": output,
+        "answers": answers,
+        "rig": rig,
+    }
 
 
 def test_node_survives_bad_inputs(live_run):
@@ -141,7 +175,20 @@ def test_diagnostics_report_rates_and_the_bad_inputs(live_run):
     assert float(values["rgb_rate_hz"]) > 5 and float(values["tracked_rate_hz"]) > 1
     assert int(values.get("aux_bad_image", 0)) >= 1
     assert int(values.get("rgb_bad_image", 0)) >= 1
+    assert int(values.get("sync_rgb_out_of_order", 0)) >= 1
+    assert int(values.get("sync_rgb_without_aux", 0)) >= 1  # the thermal stream stopped
+    assert int(values.get("init_rejected", 0)) >= 1
     assert "latency_ms_p95" in values
+    assert statuses[-1].level == statuses[-1].WARN
+
+
+def test_services_answer(live_run):
+    answers = live_run["answers"]
+    assert answers["init_outside"].success  # accepted for the next frame, then refused there (counted)
+    assert answers["reset"].success and "calibration" in answers["reset"].message
+    assert answers["save"].success
+    saved = Path(answers["save"].message.removeprefix("saved "))
+    assert saved.is_file() and saved != live_run["rig"] and live_run["rig"].is_file()
 
 
 def test_invalid_parameters_fail_configure_with_a_message():

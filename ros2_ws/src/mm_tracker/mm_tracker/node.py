@@ -244,6 +244,7 @@ class TrackerNode(LifecycleNode):
         except (MMTrackerError, ValueError) as exc:
             self._degrade("rgb_bad_image", f"RGB frame dropped: {exc}")
             return
+        self._check_size(rgb, "rgb")
         aux_msg, aux = pair.aux, None
         aux_frame_id = aux_msg.header.frame_id if aux_msg is not None else ""
         if aux_msg is None:
@@ -255,6 +256,7 @@ class TrackerNode(LifecycleNode):
                 aux, degradations = aux_from_message(aux_msg, self.params["aux_modality"], self._thermal_range)
                 for name in degradations:
                     self._degrade(name, f"X frame degraded: {name}")
+                self._check_size(aux, "aux")
             except (MMTrackerError, ValueError) as exc:
                 self._degrade("aux_bad_image", f"X frame unusable, running RGB-only: {exc}")
         tracker = self._tracker
@@ -275,6 +277,17 @@ class TrackerNode(LifecycleNode):
         self.stats.tick("tracked")
         latency = (self.get_clock().now() - Time.from_msg(header.stamp)).nanoseconds / 1e6
         self.stats.add_latency(latency)
+
+    def _check_size(self, image: np.ndarray, stream: str) -> None:
+        """Images of another size than the calibration's make its homography wrong: count and warn."""
+        if self._calibration is None:
+            return
+        camera = self._calibration.rgb if stream == "rgb" else self._calibration.aux
+        if image.shape[:2] != (camera.height, camera.width):
+            self._degrade(
+                f"{stream}_size_mismatch",
+                f"{stream} image is {image.shape[1]}x{image.shape[0]}, calibration says {camera.width}x{camera.height}",
+            )
 
     def _maybe_initialize(self, tracker: Tracker, rgb: np.ndarray, aux: np.ndarray | None) -> None:
         with self._lock:
