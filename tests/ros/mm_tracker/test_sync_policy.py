@@ -75,3 +75,12 @@ def test_backwards_time_jump_clears_the_buffers():
 def test_invalid_settings_are_refused():
     with pytest.raises(ValueError, match="queue size 0"):
         SyncPolicy(slop_ns=1, queue_size=0)
+
+
+def test_a_regular_x_stream_pairs_without_waiting_for_the_next_x():
+    """With X every 100 ms, an RGB frame 20 ms after an X pairs at once: the next X would be 80 ms away."""
+    policy = SyncPolicy(slop_ns=60 * MS)
+    _feed(policy, [("aux", 0), ("aux", 100), ("aux", 200), ("aux", 300)])
+    assert _feed(policy, [("rgb", 320)]) == [(320, 300)]
+    assert _feed(policy, [("rgb", 360)]) == []  # 60 ms from X 300, 40 from the expected X 400: wait
+    assert _feed(policy, [("aux", 400)]) == [(360, 400)]

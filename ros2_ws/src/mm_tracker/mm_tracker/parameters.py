@@ -32,6 +32,7 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("checkpoint", "", "mm_tracker checkpoint file; empty: the packaged default model"),
     ParamSpec("preset", "full_tiny", "network preset when no checkpoint is given", choices=tuple(preset_names())),
     ParamSpec("device", "auto", "auto (CUDA if available, else CPU), cpu, cuda or cuda:N"),
+    ParamSpec("cpu_threads", 1, "torch CPU threads for inference; 0: torch's default (all cores)", low=0, high=256),
     ParamSpec("precision", "fp32", "inference precision (fp16/bf16 need CUDA)", choices=tuple(PRECISIONS)),
     ParamSpec("transport", "raw", "image transport of both inputs", choices=("raw", "compressed")),
     ParamSpec("sync_slop", 0.05, "largest RGB-X stamp difference paired, seconds", low=0.001, high=1.0),

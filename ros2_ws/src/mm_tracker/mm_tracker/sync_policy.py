@@ -33,11 +33,15 @@ class SyncPolicy:
         self._rgb: deque[tuple[int, Any]] = deque()
         self._aux: deque[tuple[int, Any]] = deque()
         self._last_stamp: int | None = None
+        self._aux_intervals: deque[int] = deque(maxlen=9)
+        self._last_aux: int | None = None
 
     def clear(self) -> None:
         self._rgb.clear()
         self._aux.clear()
         self._last_stamp = None
+        self._aux_intervals.clear()
+        self._last_aux = None
 
     def _check_time(self, stamp: int) -> None:
         # A stamp far behind everything seen (a bag loop, a clock reset) invalidates both queues.
@@ -62,6 +66,9 @@ class SyncPolicy:
 
     def add_aux(self, stamp: int, payload: Any) -> list[SyncedPair]:
         self._check_time(stamp)
+        if self._last_aux is not None and stamp > self._last_aux:
+            self._aux_intervals.append(stamp - self._last_aux)
+        self._last_aux = stamp
         self._push(self._aux, stamp, payload, "aux")
         return self._match()
 
@@ -73,7 +80,7 @@ class SyncPolicy:
             # Decide once no later X message can be nearer: one has arrived at or after the RGB stamp, or
             # other data has moved time past the RGB stamp + slop (X is late, slow or stopped).
             waited_out = self._last_stamp is not None and self._last_stamp > rgb_stamp + self.slop_ns
-            if (newest_aux is None or newest_aux < rgb_stamp) and not waited_out:
+            if (newest_aux is None or newest_aux < rgb_stamp) and not (waited_out or self._surely_nearest(rgb_stamp)):
                 break
             self._rgb.popleft()
             best = min(self._aux, key=lambda item: abs(item[0] - rgb_stamp)) if self._aux else None
@@ -85,6 +92,17 @@ class SyncPolicy:
             while self._aux and self._aux[0][0] < best[0]:
                 self._aux.popleft()
         return pairs
+
+    def _surely_nearest(self, rgb_stamp: int) -> bool:
+        """The newest X is nearer than half the X period: on a regular stream no later X can be nearer.
+
+        Saves waiting up to a whole X period (111 ms at 9 Hz) for the next X before pairing.
+        """
+        if not self._aux or len(self._aux_intervals) < 3:
+            return False
+        period = sorted(self._aux_intervals)[len(self._aux_intervals) // 2]
+        gap = rgb_stamp - self._aux[-1][0]
+        return 0 <= gap <= min(period // 2, self.slop_ns)
 
     def _release_alone(self, pairs: list[SyncedPair], stamp: int, rgb: Any) -> None:
         self.drops["rgb_without_aux"] += 1
