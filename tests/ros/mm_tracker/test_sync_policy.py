@@ -57,6 +57,8 @@ def test_out_of_order_stamps_are_dropped_and_counted():
     policy = SyncPolicy(slop_ns=20 * MS)
     _feed(policy, [("rgb", 100), ("rgb", 90), ("aux", 100)])
     assert policy.drops["rgb_out_of_order"] == 1
+    # also once the queue has drained: an RGB frame older than one already paired
+    assert _feed(policy, [("rgb", 95)]) == [] and policy.drops["rgb_out_of_order"] == 2
 
 
 def test_queues_are_bounded():

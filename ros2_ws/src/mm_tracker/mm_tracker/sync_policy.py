@@ -35,6 +35,7 @@ class SyncPolicy:
         self._last_stamp: int | None = None
         self._aux_intervals: deque[int] = deque(maxlen=9)
         self._last_aux: int | None = None
+        self._newest: dict[str, int] = {}  # newest stamp accepted per stream
 
     def clear(self) -> None:
         self._rgb.clear()
@@ -42,6 +43,7 @@ class SyncPolicy:
         self._last_stamp = None
         self._aux_intervals.clear()
         self._last_aux = None
+        self._newest.clear()
 
     def _check_time(self, stamp: int) -> None:
         # A stamp far behind everything seen (a bag loop, a clock reset) invalidates both queues.
@@ -50,14 +52,17 @@ class SyncPolicy:
             self.clear()
         self._last_stamp = stamp if self._last_stamp is None else max(self._last_stamp, stamp)
 
-    def _push(self, queue: deque, stamp: int, payload: Any, name: str) -> None:
-        if queue and stamp < queue[-1][0]:
+    def _push(self, queue: deque, stamp: int, payload: Any, name: str) -> bool:
+        # Compared with the newest accepted stamp, not the queue tail: the queue is often already drained.
+        if stamp < self._newest.get(name, stamp):
             self.drops[f"{name}_out_of_order"] += 1
-            return
+            return False
+        self._newest[name] = stamp
         queue.append((stamp, payload))
         while len(queue) > self.queue_size:
             queue.popleft()
             self.drops[f"{name}_overflow"] += 1
+        return True
 
     def add_rgb(self, stamp: int, payload: Any) -> list[SyncedPair]:
         self._check_time(stamp)
@@ -66,10 +71,10 @@ class SyncPolicy:
 
     def add_aux(self, stamp: int, payload: Any) -> list[SyncedPair]:
         self._check_time(stamp)
-        if self._last_aux is not None and stamp > self._last_aux:
-            self._aux_intervals.append(stamp - self._last_aux)
-        self._last_aux = stamp
-        self._push(self._aux, stamp, payload, "aux")
+        if self._push(self._aux, stamp, payload, "aux"):
+            if self._last_aux is not None:
+                self._aux_intervals.append(stamp - self._last_aux)
+            self._last_aux = stamp
         return self._match()
 
     def _match(self) -> list[SyncedPair]:
