@@ -9,6 +9,7 @@ import numpy as np
 
 from mm_tracker_model.data.annotations import read_boxes, read_flags
 from mm_tracker_model.data.sequence import Sequence, SequenceError, list_frames
+from mm_tracker_model.data.synthetic import read_synthetic
 
 
 def _first(folder: Path, *names: str) -> Path:
@@ -119,6 +120,7 @@ READERS: dict[str, Callable[[Path], Sequence]] = {
     "dtb70": read_otb,
     "vot": read_vot,
     "got10k": read_got10k,
+    "synthetic": read_synthetic,
 }
 
 
