@@ -19,7 +19,6 @@ Same seed, same bytes.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 from mm_tracker_model.data.annotations import read_boxes
+from mm_tracker_model.data.misalignment import Misalignment
 from mm_tracker_model.data.sequence import Sequence, list_frames
 from mm_tracker_model.geometry.boxes import map_box
 from mm_tracker_model.geometry.crops import warp_image
@@ -66,30 +66,6 @@ class _Object:
 def _smooth_noise(rng: np.random.Generator, height: int, width: int, cells: int, channels: int) -> np.ndarray:
     coarse = rng.normal(0, 1, size=(max(2, height // cells), max(2, width // cells), channels)).astype(np.float32)
     return cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC).reshape(height, width, channels)
-
-
-def _homography(t: int, cfg: SynthConfig, params: dict, rng: np.random.Generator) -> np.ndarray:
-    """X pixels -> RGB pixels at frame t."""
-    (rw, rh), (xw, xh) = cfg.rgb_size, cfg.x_size
-    drift = cfg.drift_px
-    scale = params["scale"] * (1.0 + params["scale_drift"] * math.sin(t / params["period"]))
-    tx = params["tx"] + drift * math.sin(t / params["period"] + params["phase"])
-    ty = params["ty"] + drift * math.cos(t / (1.3 * params["period"]))
-    angle = params["rotation"]
-    cos, sin = math.cos(angle), math.sin(angle)
-    # Rotate and scale about the X image centre, map to the RGB image centre, then offset.
-    centre_x = np.array([[1, 0, -xw / 2], [0, 1, -xh / 2], [0, 0, 1]])
-    to_rgb = np.array(
-        [
-            [rw / xw * scale * cos, -rh / xh * scale * sin, rw / 2 + tx],
-            [rw / xw * scale * sin, rh / xh * scale * cos, rh / 2 + ty],
-            [0, 0, 1],
-        ]
-    )
-    perspective = np.array([[1, 0, 0], [0, 1, 0], [params["px"], params["py"], 1]])
-    jitter = np.array([[1, 0, rng.normal(0, cfg.jitter_px)], [0, 1, rng.normal(0, cfg.jitter_px)], [0, 0, 1]])
-    matrix = jitter @ to_rgb @ perspective @ centre_x
-    return matrix / matrix[2, 2]
 
 
 def _draw(canvas: np.ndarray, obj: _Object, value) -> None:
@@ -148,17 +124,7 @@ class SceneGenerator:
             self.occluder.w, self.occluder.h = 0.08 * width, 0.9 * height
             self.occluder.cx, self.occluder.cy, self.occluder.vy = -0.1 * width, height / 2, 0.0
             self.occluder.vx = 1.2 * width / max(cfg.frames, 1)
-        self.params = {
-            "scale": rng.uniform(0.92, 1.08),
-            "scale_drift": rng.uniform(0.0, 0.04),
-            "period": rng.uniform(25, 60),
-            "phase": rng.uniform(0, 2 * math.pi),
-            "tx": rng.uniform(-25, 25),
-            "ty": rng.uniform(-20, 20),
-            "rotation": math.radians(rng.uniform(-2.5, 2.5)),
-            "px": rng.normal(0, 2e-5),
-            "py": rng.normal(0, 2e-5),
-        }
+        self.misalignment = Misalignment.sample(rng, cfg.rgb_size, cfg.x_size, cfg.drift_px, cfg.jitter_px)
         self.previous_rgb: np.ndarray | None = None
 
     def _step(self) -> None:
@@ -203,7 +169,7 @@ class SceneGenerator:
         box = np.array(
             [self.target.cx - self.target.w / 2, self.target.cy - self.target.h / 2, self.target.w, self.target.h]
         )
-        homography = _homography(t, self.cfg, self.params, self.rng)
+        homography = self.misalignment.homography(t)
         in_rgb_frame = self._modality_image(rgb, heat, depth)
         self.previous_rgb = rgb
         x_width, x_height = self.cfg.x_size
@@ -260,7 +226,7 @@ def write_sequence(out: Path, cfg: SynthConfig, index: int) -> Path:
     (folder / "visible.txt").write_text(_rows(np.array(boxes)))
     (folder / "aux.txt").write_text(_rows(np.array(boxes_x)))
     (folder / "homography.txt").write_text(_rows(np.array(homographies)))
-    meta = {"modality": cfg.modality, "index": index, "config": asdict(cfg), "scene": scene.params}
+    meta = {"modality": cfg.modality, "index": index, "config": asdict(cfg), "misalignment": asdict(scene.misalignment)}
     (folder / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
     return folder
 
