@@ -1,0 +1,166 @@
+"""Training pairs as OSTrack samples them, plus the alignment ground truth of each search crop.
+
+A sample: a template crop (no jitter) and a search crop (scale and centre jitter) of one sequence within
+`max_gap` frames, both as RGB + X pairs; the target box in the search crop; the true X -> RGB homography of
+the search crop in centred normalised units (what the alignment stages must predict); TRE box masks.
+The X crops are warped by the homography the tracker would be using (the truth at the template frame,
+perturbed), so the residual to learn is the drift and the perturbation — as at inference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from mm_tracker_model.data.sequence import Sequence
+from mm_tracker_model.engine.crops import normalise
+from mm_tracker_model.engine.preprocess import aux_to_rgb, colour_to_rgb, thermal_to_rgb
+from mm_tracker_model.geometry import homography as hg
+from mm_tracker_model.geometry.boxes import map_box
+from mm_tracker_model.geometry.crops import CropTransform, warp_into_crop
+from mm_tracker_model.presets import NetConfig
+
+FLIP = np.diag([-1.0, 1.0, 1.0])  # horizontal flip in centred normalised crop units
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    max_gap: int = 100
+    scale_jitter: float = 0.25
+    centre_jitter: float = 3.0
+    brightness: float = 0.2
+    flip_probability: float = 0.5
+    perturb_px: float = 6.0  # error of the homography the X crops are warped with (X pixels)
+    perturb_scale: float = 0.03
+
+
+@dataclass
+class Sample:
+    template: torch.Tensor  # (6, T, T) normalised
+    search: torch.Tensor  # (6, S, S) normalised
+    box: torch.Tensor  # (4,) cx, cy, w, h normalised in the search crop
+    homography: torch.Tensor  # (3, 3) true X-crop -> RGB-crop map, centred normalised units
+    masks: torch.Tensor  # (2, g*g) target masks on the search grid, RGB then X
+
+
+def aux_as_rgb(image: np.ndarray, modality: str) -> np.ndarray:
+    """A stored X frame (8-bit grey/RGB, 16-bit thermal or depth) -> RGB uint8."""
+    if image.ndim == 3:
+        return colour_to_rgb(image, "rgb8")
+    if image.dtype == np.uint16:
+        return thermal_to_rgb(image, "16UC1") if modality == "thermal" else aux_to_rgb(image, "depth", "16UC1")[0]
+    return colour_to_rgb(image, "mono8")
+
+
+def box_mask(box: np.ndarray, size: int, grid: int) -> np.ndarray:
+    """1 on the grid cells whose centres fall inside `box` (crop pixels)."""
+    centres = (np.arange(grid) + 0.5) * size / grid
+    x, y, w, h = box
+    inside_x = (centres >= x) & (centres <= x + w)
+    inside_y = (centres >= y) & (centres <= y + h)
+    return (inside_y[:, None] & inside_x[None, :]).astype(np.float32).flatten()
+
+
+def crop_homography(true_x_to_rgb: np.ndarray, used_x_to_rgb: np.ndarray, crop: CropTransform) -> np.ndarray:
+    """True map from the X crop (warped with `used`) to the RGB crop, centred normalised units."""
+    pixels = crop.matrix @ true_x_to_rgb @ np.linalg.inv(used_x_to_rgb) @ np.linalg.inv(crop.matrix)
+    size = crop.output_size
+    return hg.pixel_to_centred(size).numpy() @ pixels @ hg.centred_to_pixel(size).numpy()
+
+
+class PairSampler:
+    """Samples training pairs from sequences that carry true homographies (synthetic or pseudo-X)."""
+
+    def __init__(self, sequences: list, net_config: NetConfig, config: SamplerConfig | None = None) -> None:
+        self.sequences = [s for s in sequences if len(self._frames(s)) >= 2]
+        if not self.sequences:
+            raise ValueError("no sequence with at least two annotated frames and known homographies")
+        self.net, self.config = net_config, config or SamplerConfig()
+
+    @staticmethod
+    def _frames(sequence) -> np.ndarray:
+        base = sequence.as_sequence() if hasattr(sequence, "as_sequence") else sequence
+        return base.annotated_frames() if base.homographies is not None else np.array([], int)
+
+    def sample(self, rng: np.random.Generator) -> Sample:
+        cfg, net = self.config, self.net
+        sequence = self.sequences[rng.integers(len(self.sequences))]
+        base = sequence.as_sequence() if hasattr(sequence, "as_sequence") else sequence
+        frames = self._frames(sequence)
+        template_frame = int(rng.choice(frames))
+        nearby = frames[np.abs(frames - template_frame) <= cfg.max_gap]
+        search_frame = int(rng.choice(nearby))
+        template_box, search_box = base.boxes_rgb[template_frame], base.boxes_rgb[search_frame]
+        used = base.homographies[template_frame] @ self._perturbation(rng)
+
+        template_crop = CropTransform.around(tuple(template_box), net.template_factor, net.template_size)
+        jittered = self._jitter(search_box, rng)
+        search_crop = CropTransform.around(tuple(jittered), net.search_factor, net.search_size)
+
+        template = self._pair(sequence, base, template_frame, template_crop, base.homographies[template_frame])
+        search = self._pair(sequence, base, search_frame, search_crop, used)
+        truth = crop_homography(base.homographies[search_frame], used, search_crop)
+
+        size = net.search_size
+        corner = search_crop.matrix @ [search_box[0], search_box[1], 1.0]
+        box_px = np.array([corner[0], corner[1], search_box[2] * search_crop.scale, search_box[3] * search_crop.scale])
+        # The target in the X crop: the RGB-crop box mapped back through the true crop homography.
+        pixels_truth = hg.centred_to_pixel(size).numpy() @ truth @ hg.pixel_to_centred(size).numpy()
+        box_x_px = map_box(box_px, np.linalg.inv(pixels_truth))
+        box = np.array([box_px[0] + box_px[2] / 2, box_px[1] + box_px[3] / 2, box_px[2], box_px[3]]) / size
+
+        if rng.random() < cfg.flip_probability:
+            template, search = template[:, :, ::-1], search[:, :, ::-1]
+            box[0] = 1.0 - box[0]
+            truth = FLIP @ truth @ FLIP
+            box_px = np.array([size - box_px[0] - box_px[2], *box_px[1:]])
+            box_x_px = np.array([size - box_x_px[0] - box_x_px[2], *box_x_px[1:]])
+        template, search = self._brightness(template, rng), self._brightness(search, rng)
+        grid = net.search_grid
+        masks = np.stack([box_mask(box_px, size, grid), box_mask(box_x_px, size, grid)])
+        return Sample(
+            template=normalise(torch.from_numpy(np.ascontiguousarray(template)).unsqueeze(0))[0],
+            search=normalise(torch.from_numpy(np.ascontiguousarray(search)).unsqueeze(0))[0],
+            box=torch.from_numpy(box).float(),
+            homography=torch.from_numpy(truth).float(),
+            masks=torch.from_numpy(masks),
+        )
+
+    def _perturbation(self, rng: np.random.Generator) -> np.ndarray:
+        cfg = self.config
+        scale = np.exp(rng.normal(0, cfg.perturb_scale, size=2))
+        shift = rng.normal(0, cfg.perturb_px, size=2)
+        return np.array([[scale[0], 0, shift[0]], [0, scale[1], shift[1]], [0, 0, 1]])
+
+    def _jitter(self, box: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        cfg = self.config
+        x, y, w, h = box
+        scale = np.exp(rng.normal(0, 1, size=2) * cfg.scale_jitter)
+        w_j, h_j = w * scale[0], h * scale[1]
+        offset = np.sqrt(w_j * h_j) * cfg.centre_jitter * (rng.random(2) - 0.5)
+        cx, cy = x + w / 2 + offset[0], y + h / 2 + offset[1]
+        return np.array([cx - w_j / 2, cy - h_j / 2, w_j, h_j])
+
+    def _brightness(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        factor = rng.uniform(1 - self.config.brightness, 1 + self.config.brightness, size=(images.shape[0], 1, 1))
+        return np.clip(images.astype(np.float32) * factor, 0, 255).astype(np.uint8)
+
+    @staticmethod
+    def _pair(sequence, base: Sequence, frame: int, crop: CropTransform, x_to_rgb: np.ndarray) -> np.ndarray:
+        """(6, S, S) uint8: the RGB crop and the X crop seen through `x_to_rgb`."""
+        rgb = warp_into_crop(sequence.load_rgb(frame), crop.matrix, crop.output_size)
+        aux = aux_as_rgb(sequence.load_aux(frame), base.modality)
+        x = warp_into_crop(aux, crop.matrix @ x_to_rgb, crop.output_size)
+        return np.concatenate([rgb, x], axis=2).transpose(2, 0, 1)
+
+
+def collate(samples: list[Sample]) -> dict[str, torch.Tensor]:
+    return {
+        "template": torch.stack([s.template for s in samples]),
+        "search": torch.stack([s.search for s in samples]),
+        "box": torch.stack([s.box for s in samples]),
+        "homography": torch.stack([s.homography for s in samples]),
+        "masks": torch.stack([s.masks for s in samples]),
+    }

@@ -1,0 +1,68 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from mm_tracker_model.data.readers import read_sequence
+from mm_tracker_model.data.sampler import FLIP, PairSampler, SamplerConfig, collate, crop_homography
+from mm_tracker_model.data.synthetic import SynthConfig, generate
+from mm_tracker_model.geometry import homography as hg
+from mm_tracker_model.geometry.crops import CropTransform
+from mm_tracker_model.presets import get_preset
+
+NET = get_preset("full_tiny")
+
+
+@pytest.fixture(scope="module")
+def sequences(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth")
+    folders = generate(out, SynthConfig(frames=12, rgb_size=(160, 120), x_size=(128, 104), seed=2), 2)
+    return [read_sequence(f, "synthetic") for f in folders]
+
+
+def test_samples_have_the_network_shapes(sequences):
+    sampler = PairSampler(sequences, NET)
+    batch = collate([sampler.sample(np.random.default_rng(i)) for i in range(3)])
+    assert batch["template"].shape == (3, 6, 80, 80) and batch["search"].shape == (3, 6, 160, 160)
+    assert batch["box"].shape == (3, 4) and batch["homography"].shape == (3, 3, 3)
+    assert batch["masks"].shape == (3, 2, 100) and (batch["masks"].sum(-1) > 0).all()
+    assert ((batch["box"][:, :2] > 0) & (batch["box"][:, :2] < 1)).all()
+
+
+def test_crop_homography_matches_explicit_point_mapping():
+    true = np.array([[1.02, 0.01, 5.0], [0.0, 0.98, -3.0], [1e-5, 0.0, 1.0]])
+    used = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])
+    crop = CropTransform.around((50.0, 40.0, 30.0, 20.0), 4.0, 160)
+    centred = crop_homography(true, used, crop)
+    p_x = np.array([60.0, 45.0, 1.0])  # an X image point
+    q_x = crop.matrix @ used @ p_x  # where it lands in the X crop
+    q_rgb = crop.matrix @ true @ p_x  # where it truly belongs in the RGB crop
+    u_x = hg.pixel_to_centred(160).numpy() @ (q_x / q_x[2])
+    u_rgb = hg.pixel_to_centred(160).numpy() @ (q_rgb / q_rgb[2])
+    mapped = centred @ u_x
+    np.testing.assert_allclose(mapped[:2] / mapped[2], u_rgb[:2] / u_rgb[2], atol=1e-9)
+
+
+def test_flips_mirror_images_boxes_and_homographies_consistently(sequences):
+    plain = PairSampler(sequences, NET, SamplerConfig(flip_probability=0.0)).sample(np.random.default_rng(7))
+    flipped = PairSampler(sequences, NET, SamplerConfig(flip_probability=1.0)).sample(np.random.default_rng(7))
+    torch.testing.assert_close(flipped.search, plain.search.flip(-1))
+    torch.testing.assert_close(flipped.box, torch.tensor([1 - plain.box[0], *plain.box[1:]]))
+    torch.testing.assert_close(
+        flipped.homography, torch.from_numpy(FLIP).float() @ plain.homography @ torch.from_numpy(FLIP).float()
+    )
+    torch.testing.assert_close(flipped.masks[0].view(10, 10), plain.masks[0].view(10, 10).flip(-1))
+
+
+def test_alignment_truth_is_near_identity_but_not_identity(sequences):
+    sampler = PairSampler(sequences, NET, SamplerConfig(flip_probability=0.0))
+    truths = torch.stack([sampler.sample(np.random.default_rng(i)).homography for i in range(6)])
+    offsets = truths[:, :2, 2].abs()
+    assert (offsets < 0.3).all() and offsets.max() > 1e-3
+
+
+def test_sequences_without_homographies_are_refused(sequences):
+    bare = dataclasses.replace(sequences[0], homographies=None)
+    with pytest.raises(ValueError, match="known homographies"):
+        PairSampler([bare], NET)
