@@ -1,0 +1,1 @@
+"""Training: configuration, the data behind it, the loop (single process or torchrun DDP)."""

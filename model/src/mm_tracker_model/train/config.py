@@ -1,0 +1,78 @@
+"""Training configuration (YAML) as a typed dataclass; every field is checked when the file is loaded."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mm_tracker_model.errors import MMTrackerError
+
+STAGES = {"tracking": "adapters", "alignment": "alignment"}
+
+
+class TrainConfigError(MMTrackerError, ValueError):
+    """A training configuration that cannot run; the message names the field."""
+
+
+@dataclass(frozen=True)
+class RealRGBData:
+    root: str
+    sequences: tuple[str, ...]
+    pseudo_aux: str = "thermal"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    preset: str = "full_tiny"
+    stage: str = "tracking"  # tracking: adapters (PATrack); alignment: the alignment branch (PMATrack)
+    training_mode: str | None = None  # default: the stage's; "full" for full fine-tuning
+    init: str | None = None  # mm_tracker checkpoint to start from (e.g. from mm-tracker-convert)
+    synthetic: tuple[str, ...] = ()  # folders written by mm-tracker-synth
+    real_rgb: RealRGBData | None = None
+    samples_per_epoch: int = 256
+    validation_samples: int = 32
+    epochs: int = 10
+    batch_size: int = 8
+    lr: float = 4e-4
+    weight_decay: float = 1e-4
+    lr_drop_fraction: float = 0.8  # LR x 0.1 after this share of the epochs
+    grad_clip: float = 0.1
+    seed: int = 0
+    out: str = "runs/train"
+
+    @property
+    def mode(self) -> str:
+        return self.training_mode or STAGES[self.stage]
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise TrainConfigError(f"training config {str(path)!r} cannot be read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise TrainConfigError(f"{str(path)!r} is not valid YAML: {exc}") from exc
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise TrainConfigError(f"{str(path)!r}: unknown fields {unknown}; known: {', '.join(sorted(known))}")
+    if "real_rgb" in data and data["real_rgb"] is not None:
+        real = dict(data["real_rgb"])
+        real["sequences"] = tuple(real.get("sequences", ()))
+        data["real_rgb"] = RealRGBData(**real)
+    if "synthetic" in data:
+        data["synthetic"] = tuple(data["synthetic"])
+    config = TrainConfig(**data)
+    if config.stage not in STAGES:
+        raise TrainConfigError(f"stage {config.stage!r} unknown; known: {', '.join(STAGES)}")
+    if not config.synthetic and config.real_rgb is None:
+        raise TrainConfigError("no training data: give `synthetic` folders and/or `real_rgb`")
+    for name in ("samples_per_epoch", "epochs", "batch_size"):
+        if getattr(config, name) < 1:
+            raise TrainConfigError(f"{name} must be >= 1, got {getattr(config, name)}")
+    return config

@@ -1,0 +1,205 @@
+"""The training loop: one process on the CPU, or `torchrun --nproc_per_node=N` (gloo on CPU, NCCL on GPU).
+
+Resumable (`last.pt` holds model, optimiser, scheduler and epoch; loads with weights_only=True), tqdm
+progress, TensorBoard scalars, a validation pass per epoch, and the final model in the project's format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+from mm_tracker_model.data.pseudo_aux import PseudoAuxSequence
+from mm_tracker_model.data.readers import read_sequence
+from mm_tracker_model.data.sampler import PairSampler, collate
+from mm_tracker_model.errors import CheckpointError
+from mm_tracker_model.geometry import homography as hg
+from mm_tracker_model.io.checkpoint import load_net, load_state, read_torch_file, save_checkpoint
+from mm_tracker_model.losses import LossWeights, alignment_loss, cxcywh_to_xyxy, mask_loss, tracking_loss
+from mm_tracker_model.nn.tracker_net import TrackerNet, build_net
+from mm_tracker_model.train.config import TrainConfig
+
+TRAINING_FORMAT = "mm_tracker.training/1"
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Path  # the final model in the project's format (written by rank 0)
+    net: TrackerNet  # this process's trained network (identical on every rank under DDP)
+
+
+def distributed_context() -> tuple[int, int, torch.device]:
+    """(rank, world size, device); initialises the process group when started by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if torch.cuda.is_available():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return rank, world, device
+
+
+def build_sequences(config: TrainConfig) -> list:
+    sequences = []
+    for folder in config.synthetic:
+        folder = Path(folder)
+        children = sorted(p for p in folder.iterdir() if (p / "meta.json").is_file()) if folder.is_dir() else []
+        sequences += [read_sequence(child, "synthetic") for child in children] or [read_sequence(folder, "synthetic")]
+    if config.real_rgb is not None:
+        real = config.real_rgb
+        for name in real.sequences:
+            fmt = "vot" if name.startswith("VOT") else "otb"
+            base = read_sequence(Path(real.root) / name, fmt)
+            sequences.append(PseudoAuxSequence(base, real.pseudo_aux, seed=real.seed))
+    return sequences
+
+
+def compute_losses(net: TrackerNet, output, batch: dict, config: TrainConfig, epoch: int) -> dict[str, torch.Tensor]:
+    weights = LossWeights()
+    terms = tracking_loss(output, batch["box"], weights)
+    if output.alignment is not None and config.stage == "alignment":
+        costs = [stage.expert_costs for stage in net.alignment.stages]
+        terms |= alignment_loss(
+            output.alignment.stages, batch["homography"], costs, weights, net.config.alignment.stages
+        )
+        terms["mask"] = mask_loss(output.alignment.stages, batch["masks"], epoch)
+    return terms
+
+
+def _batch(sampler: PairSampler, rng: np.random.Generator, size: int, device: torch.device) -> dict:
+    return {k: v.to(device) for k, v in collate([sampler.sample(rng) for _ in range(size)]).items()}
+
+
+@torch.no_grad()
+def validate(net: TrackerNet, sampler: PairSampler, samples: int, device: torch.device) -> dict[str, float]:
+    """Mean IoU of the predicted box and mean corner error (crop pixels) of the alignment, on fixed samples."""
+    net.eval()
+    rng = np.random.default_rng(12345)
+    ious, corners = [], []
+    for _ in range(max(1, samples // 8)):
+        batch = _batch(sampler, rng, 8, device)
+        output = net(batch["template"], batch["search"])
+        pred, true = cxcywh_to_xyxy(output.boxes), cxcywh_to_xyxy(batch["box"])
+        lt, rb = torch.maximum(pred[:, :2], true[:, :2]), torch.minimum(pred[:, 2:], true[:, 2:])
+        inter = (rb - lt).clamp_min(0).prod(1)
+        union = (pred[:, 2:] - pred[:, :2]).prod(1) + (true[:, 2:] - true[:, :2]).prod(1) - inter
+        ious.append((inter / union.clamp_min(1e-9)).cpu())
+        if output.alignment is not None:
+            size = net.config.search_size
+            corners.append(
+                hg.corner_error(
+                    output.alignment.homography.double().cpu(), batch["homography"].double().cpu(), 1.0, 1.0
+                )
+                * size
+            )
+    net.train()
+    report = {"iou": float(torch.cat(ious).mean())}
+    if corners:
+        report["align_corner_err_px"] = float(torch.cat(corners).mean())
+    return report
+
+
+def _initial_net(config: TrainConfig) -> TrackerNet:
+    if config.init:
+        net = load_net(config.init)
+        if net.config.name != config.preset:
+            raise CheckpointError(
+                f"init checkpoint holds preset {net.config.name!r}, config asks for {config.preset!r}"
+            )
+        return net
+    return build_net(config.preset)
+
+
+def train(config: TrainConfig, resume: str | None = None, progress: bool = True) -> TrainResult:
+    """Run the configured training."""
+    rank, world, device = distributed_context()
+    torch.manual_seed(config.seed)
+    net = _initial_net(config)
+    net.set_training_mode(config.mode)
+    net.to(device).train()
+    trainable = [p for p in net.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    drop_epoch = max(1, int(config.epochs * config.lr_drop_fraction))
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=drop_epoch, gamma=0.1)
+    start_epoch = 0
+    out = Path(config.out)
+    if resume:
+        state = read_torch_file(resume)
+        if not isinstance(state, dict) or state.get("format") != TRAINING_FORMAT:
+            raise CheckpointError(f"{resume!r} is not a training state written by mm-tracker-train")
+        load_state(net, state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch = int(state["epoch"])
+    model = DistributedDataParallel(net, find_unused_parameters=True) if world > 1 else net
+    sampler = PairSampler(build_sequences(config), net.config)
+    writer = SummaryWriter(out / "tensorboard") if rank == 0 else None
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    steps_per_epoch = max(1, config.samples_per_epoch // (config.batch_size * world))
+    rng = np.random.default_rng([config.seed, rank])
+    step = start_epoch * steps_per_epoch
+    for epoch in range(start_epoch + 1, config.epochs + 1):
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}", disable=not progress or rank != 0)
+        for _ in bar:
+            batch = _batch(sampler, rng, config.batch_size, device)
+            with autocast:
+                output = model(batch["template"], batch["search"])
+                terms = compute_losses(net, output, batch, config, epoch)
+            loss = sum(terms.values())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
+            optimizer.step()
+            step += 1
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+            if writer is not None:
+                writer.add_scalar("loss/total", loss.item(), step)
+                for name, value in terms.items():
+                    writer.add_scalar(f"loss/{name}", float(value.detach()), step)
+        scheduler.step()
+        if rank == 0:
+            metrics = validate(net, sampler, config.validation_samples, device)
+            for name, value in metrics.items():
+                writer.add_scalar(f"val/{name}", value, epoch)
+            state = {
+                "format": TRAINING_FORMAT,
+                "model": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "epoch": epoch,
+                "config": _plain(dataclasses.asdict(config)),
+                "validation": metrics,
+            }
+            out.mkdir(parents=True, exist_ok=True)
+            torch.save(state, out / "last.pt.tmp")
+            os.replace(out / "last.pt.tmp", out / "last.pt")
+    final = out / "model.pt"
+    if rank == 0:
+        save_checkpoint(
+            final, net, {"training": _plain(dataclasses.asdict(config)), "epochs": config.epochs, "steps": step}
+        )
+        writer.close()
+    if world > 1:
+        dist.barrier()
+    return TrainResult(final, net)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

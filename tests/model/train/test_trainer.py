@@ -1,0 +1,94 @@
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+import yaml
+
+from mm_tracker_model.data.synthetic import SynthConfig, generate
+from mm_tracker_model.io.checkpoint import load_net
+from mm_tracker_model.nn.tracker_net import build_net, param_group
+from mm_tracker_model.train.config import TrainConfigError, load_train_config
+from mm_tracker_model.train.trainer import TRAINING_FORMAT, train
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth")
+    generate(out, SynthConfig(frames=8, rgb_size=(160, 120), x_size=(128, 104), seed=1), 2)
+    return out
+
+
+def _config(tmp_path, synthetic_dir, **fields):
+    data = {
+        "preset": "full_tiny",
+        "stage": "alignment",
+        "synthetic": [str(synthetic_dir)],
+        "samples_per_epoch": 4,
+        "validation_samples": 8,
+        "epochs": 1,
+        "batch_size": 2,
+        "out": str(tmp_path / "run"),
+        "lr": 1e-3,
+    } | fields
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_alignment_stage_updates_only_the_alignment_branch(tmp_path, synthetic):
+    torch.manual_seed(0)
+    before = build_net("full_tiny").state_dict()
+    result = train(load_train_config(_config(tmp_path, synthetic)), progress=False)
+    after = load_net(result.checkpoint).state_dict()
+    changed = {param_group(k) for k in before if not torch.equal(before[k], after[k]) and "running" not in k}
+    assert changed == {"alignment"}
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert state["format"] == TRAINING_FORMAT and state["epoch"] == 1 and "iou" in state["validation"]
+    assert (tmp_path / "run" / "tensorboard").is_dir()
+
+
+def test_resume_continues_from_the_saved_epoch(tmp_path, synthetic):
+    config = load_train_config(_config(tmp_path, synthetic, stage="tracking", epochs=1))
+    train(config, progress=False)
+    longer = load_train_config(_config(tmp_path, synthetic, stage="tracking", epochs=2))
+    train(longer, resume=str(tmp_path / "run" / "last.pt"), progress=False)
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["epoch"] == 2
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"stage": "everything"}, "stage 'everything' unknown"),
+        ({"synthetic": [], "real_rgb": None}, "no training data"),
+        ({"batch_size": 0}, "batch_size must be >= 1"),
+        ({"learning_rate": 1.0}, r"unknown fields \['learning_rate'\]"),
+    ],
+)
+def test_bad_configs_are_named(tmp_path, synthetic, fields, message):
+    with pytest.raises(TrainConfigError, match=message):
+        load_train_config(_config(tmp_path, synthetic, **fields))
+
+
+@pytest.mark.integration
+def test_two_process_ddp_on_the_cpu_ends_with_identical_weights(tmp_path, synthetic):
+    config = _config(tmp_path, synthetic, stage="tracking", samples_per_epoch=8, epochs=1)
+    script = tmp_path / "ddp_train.py"
+    script.write_text(
+        textwrap.dedent(f"""
+        import os, torch
+        from mm_tracker_model.train.config import load_train_config
+        from mm_tracker_model.train.trainer import train
+        result = train(load_train_config({str(config)!r}), progress=False)
+        torch.save(result.net.state_dict(), {str(tmp_path)!r} + f"/rank{{os.environ['RANK']}}.pt")
+    """)
+    )
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533", str(script)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    initial = build_net("full_tiny").state_dict()
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    assert any(not torch.equal(rank0[k], initial[k]) for k in rank0 if "adapters" in k)
