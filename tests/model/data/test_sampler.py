@@ -62,7 +62,24 @@ def test_alignment_truth_is_near_identity_but_not_identity(sequences):
     assert (offsets < 0.3).all() and offsets.max() > 1e-3
 
 
-def test_sequences_without_homographies_are_refused(sequences):
-    bare = dataclasses.replace(sequences[0], homographies=None)
-    with pytest.raises(ValueError, match="known homographies"):
-        PairSampler([bare], NET)
+def test_rgb_only_sequences_without_pseudo_x_are_refused(sequences):
+    rgb_only = dataclasses.replace(sequences[0], homographies=None, aux_frames=None, boxes_aux=None)
+    with pytest.raises(ValueError, match="no sequence with an X stream"):
+        PairSampler([rgb_only], NET)
+
+
+def test_box_pair_homography_maps_the_x_box_onto_the_rgb_box():
+    from mm_tracker_model.data.sampler import box_pair_homography
+    from mm_tracker_model.geometry.boxes import map_box
+
+    rgb_box, x_box = np.array([100.0, 50.0, 40.0, 30.0]), np.array([80.0, 45.0, 32.0, 27.0])
+    np.testing.assert_allclose(map_box(x_box, box_pair_homography(rgb_box, x_box)), rgb_box)
+
+
+@pytest.mark.parametrize("registered", [True, False])
+def test_real_rgbt_data_gets_an_alignment_truth(sequences, registered):
+    """Registered data: a random virtual warp; unregistered: the 4-DoF map of the box pair."""
+    base = dataclasses.replace(sequences[0], homographies=None, registered=registered)
+    sampler = PairSampler([base], NET, SamplerConfig(flip_probability=0.0))
+    truths = torch.stack([sampler.sample(np.random.default_rng(i)).homography for i in range(4)])
+    assert torch.isfinite(truths).all() and not torch.allclose(truths, torch.eye(3).expand(4, 3, 3), atol=1e-3)

@@ -63,6 +63,14 @@ def box_mask(box: np.ndarray, size: int, grid: int) -> np.ndarray:
     return (inside_y[:, None] & inside_x[None, :]).astype(np.float32).flatten()
 
 
+def box_pair_homography(box_rgb: np.ndarray, box_x: np.ndarray) -> np.ndarray:
+    """4-DoF X -> RGB map taking the X box onto the RGB box (scale per axis, then translation)."""
+    sx, sy = box_rgb[2] / box_x[2], box_rgb[3] / box_x[3]
+    cx_rgb, cy_rgb = box_rgb[0] + box_rgb[2] / 2, box_rgb[1] + box_rgb[3] / 2
+    cx_x, cy_x = box_x[0] + box_x[2] / 2, box_x[1] + box_x[3] / 2
+    return np.array([[sx, 0.0, cx_rgb - sx * cx_x], [0.0, sy, cy_rgb - sy * cy_x], [0.0, 0.0, 1.0]])
+
+
 def crop_homography(true_x_to_rgb: np.ndarray, used_x_to_rgb: np.ndarray, crop: CropTransform) -> np.ndarray:
     """True map from the X crop (warped with `used`) to the RGB crop, centred normalised units."""
     pixels = crop.matrix @ true_x_to_rgb @ np.linalg.inv(used_x_to_rgb) @ np.linalg.inv(crop.matrix)
@@ -71,18 +79,34 @@ def crop_homography(true_x_to_rgb: np.ndarray, used_x_to_rgb: np.ndarray, crop: 
 
 
 class PairSampler:
-    """Samples training pairs from sequences that carry true homographies (synthetic or pseudo-X)."""
+    """Samples training pairs from RGB + X sequences (synthetic, pseudo-X, registered or unregistered real)."""
 
     def __init__(self, sequences: list, net_config: NetConfig, config: SamplerConfig | None = None) -> None:
         self.sequences = [s for s in sequences if len(self._frames(s)) >= 2]
         if not self.sequences:
-            raise ValueError("no sequence with at least two annotated frames and known homographies")
+            raise ValueError("no sequence with an X stream, an alignment truth and two annotated frames")
         self.net, self.config = net_config, config or SamplerConfig()
 
     @staticmethod
     def _frames(sequence) -> np.ndarray:
         base = sequence.as_sequence() if hasattr(sequence, "as_sequence") else sequence
-        return base.annotated_frames() if base.homographies is not None else np.array([], int)
+        has_x = base.aux_frames is not None or hasattr(sequence, "as_sequence")
+        alignable = base.homographies is not None or base.registered or base.boxes_aux is not None
+        return base.annotated_frames() if has_x and alignable else np.array([], int)
+
+    def _true_homographies(self, base: Sequence, frames: tuple[int, int], rng) -> tuple[list, np.ndarray]:
+        """True X -> RGB maps of the two frames, and the map from the stored X image to the X the net sees.
+
+        Synthetic and pseudo-X data carry exact homographies. Registered real data (X already aligned) gets
+        a random synthetic warp W, applied virtually: the net's X is the stored X seen through W^-1.
+        Unregistered real data gets the 4-DoF map between its RGB and X boxes, as PMATrack does.
+        """
+        if base.homographies is not None:
+            return [base.homographies[f] for f in frames], np.eye(3)
+        if base.registered:
+            warp = self._perturbation(rng, strength=3.0)
+            return [warp, warp], np.linalg.inv(warp)
+        return [box_pair_homography(base.boxes_rgb[f], base.boxes_aux[f]) for f in frames], np.eye(3)
 
     def sample(self, rng: np.random.Generator) -> Sample:
         cfg, net = self.config, self.net
@@ -93,15 +117,16 @@ class PairSampler:
         nearby = frames[np.abs(frames - template_frame) <= cfg.max_gap]
         search_frame = int(rng.choice(nearby))
         template_box, search_box = base.boxes_rgb[template_frame], base.boxes_rgb[search_frame]
-        used = base.homographies[template_frame] @ self._perturbation(rng)
+        (true_template, true_search), stored_to_x = self._true_homographies(base, (template_frame, search_frame), rng)
+        used = true_template @ self._perturbation(rng)
 
         template_crop = CropTransform.around(tuple(template_box), net.template_factor, net.template_size)
         jittered = self._jitter(search_box, rng)
         search_crop = CropTransform.around(tuple(jittered), net.search_factor, net.search_size)
 
-        template = self._pair(sequence, base, template_frame, template_crop, base.homographies[template_frame])
-        search = self._pair(sequence, base, search_frame, search_crop, used)
-        truth = crop_homography(base.homographies[search_frame], used, search_crop)
+        template = self._pair(sequence, base, template_frame, template_crop, true_template @ stored_to_x)
+        search = self._pair(sequence, base, search_frame, search_crop, used @ stored_to_x)
+        truth = crop_homography(true_search, used, search_crop)
 
         size = net.search_size
         corner = search_crop.matrix @ [search_box[0], search_box[1], 1.0]
@@ -128,10 +153,10 @@ class PairSampler:
             masks=torch.from_numpy(masks),
         )
 
-    def _perturbation(self, rng: np.random.Generator) -> np.ndarray:
+    def _perturbation(self, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
         cfg = self.config
-        scale = np.exp(rng.normal(0, cfg.perturb_scale, size=2))
-        shift = rng.normal(0, cfg.perturb_px, size=2)
+        scale = np.exp(rng.normal(0, cfg.perturb_scale * strength, size=2))
+        shift = rng.normal(0, cfg.perturb_px * strength, size=2)
         return np.array([[scale[0], 0, shift[0]], [0, scale[1], shift[1]], [0, 0, 1]])
 
     def _jitter(self, box: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -149,7 +174,7 @@ class PairSampler:
 
     @staticmethod
     def _pair(sequence, base: Sequence, frame: int, crop: CropTransform, x_to_rgb: np.ndarray) -> np.ndarray:
-        """(6, S, S) uint8: the RGB crop and the X crop seen through `x_to_rgb`."""
+        """(6, S, S) uint8: the RGB crop and the stored X frame seen through `x_to_rgb` (X -> RGB pixels)."""
         rgb = warp_into_crop(sequence.load_rgb(frame), crop.matrix, crop.output_size)
         aux = aux_as_rgb(sequence.load_aux(frame), base.modality)
         x = warp_into_crop(aux, crop.matrix @ x_to_rgb, crop.output_size)
