@@ -1,0 +1,1 @@
+"""Evaluation: toolkit-exact metrics and sequence-level evaluation of the engine."""
