@@ -44,6 +44,7 @@ class EngineConfig:
     lost_patience: int = 10  # frames under lost_score before the state becomes LOST
     max_corner_shift: float = 0.25  # guard: fraction of the X image diagonal H's corners may move from calibration
     clip_margin: float = 10.0
+    online_alignment: bool = True  # False: keep the calibration homography (the network's estimate is ignored)
 
     def __post_init__(self) -> None:
         problems = []
@@ -192,7 +193,7 @@ class Tracker:
         box, score, h_crop, stage_params, experts, confidence = self._unpack(packed, output)
         self.box = bx.clip_box(search.crop.box_to_image(box), rgb.shape[1], rgb.shape[0], self.config.clip_margin)
         frame_h = self.h_global
-        if not rgb_only and h_crop is not None:
+        if not rgb_only and h_crop is not None and self.config.online_alignment:
             candidate = self._image_homography(h_crop, search.crop) @ self.h_global
             if self._passes_guard(candidate):
                 frame_h = candidate / candidate[2, 2]
