@@ -1,7 +1,7 @@
 """mm-tracker-demo: the smallest end-to-end run until the replay demo exists.
 
-Renders a synthetic RGB + thermal crop pair with a known target, runs the network of a preset on it
-(random initialisation unless --checkpoint is given) and prints the predicted box and the latency.
+Renders a synthetic RGB + thermal crop pair with a known target, runs the packaged default model (or
+--checkpoint; a randomly initialised --preset when neither exists) on it and prints the box and the latency.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from mm_tracker_model.engine.crops import normalise
 from mm_tracker_model.io.checkpoint import load_net
 from mm_tracker_model.nn.tracker_net import TrackerNet, build_net
 from mm_tracker_model.presets import preset_names
+from mm_tracker_model.weights import default_checkpoint
 
 
 @dataclass
@@ -63,13 +64,14 @@ def run_demo_forward(net: TrackerNet, seed: int = 0) -> DemoResult:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mm-tracker-demo", description=__doc__)
-    parser.add_argument("--preset", default="patrack_tiny", help=f"one of: {', '.join(preset_names())}")
-    parser.add_argument("--checkpoint", type=Path, help="mm_tracker checkpoint (default: random initialisation)")
+    parser.add_argument("--preset", default="full_tiny", help=f"one of: {', '.join(preset_names())}")
+    parser.add_argument("--checkpoint", type=Path, help="mm_tracker checkpoint (default: the packaged default model)")
     args = parser.parse_args(argv)
 
     def body() -> int:
         torch.manual_seed(0)
-        net = load_net(args.checkpoint, args.preset) if args.checkpoint else build_net(args.preset)
+        checkpoint = args.checkpoint or default_checkpoint()
+        net = load_net(checkpoint) if checkpoint else build_net(args.preset)
         result = run_demo_forward(net)
         cx, cy, w, h = result.box_cxcywh
         print(

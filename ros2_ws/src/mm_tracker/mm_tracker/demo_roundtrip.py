@@ -13,7 +13,9 @@ import rclpy
 from rclpy.node import Node
 
 from mm_tracker_model.cli.demo import run_demo_forward
+from mm_tracker_model.io.checkpoint import load_net
 from mm_tracker_model.nn.tracker_net import build_net
+from mm_tracker_model.weights import default_checkpoint
 from mm_tracker_msgs.msg import Box2D
 
 TOPIC = "demo/box"
@@ -21,7 +23,8 @@ TIMEOUT_S = 10.0
 
 
 def main() -> int:
-    net = build_net("patrack_tiny")
+    checkpoint = default_checkpoint()
+    net = load_net(checkpoint) if checkpoint else build_net("full_tiny")
     result = run_demo_forward(net)
     size = net.config.search_size
     cx, cy, w, h = (v * size for v in result.box_cxcywh)
