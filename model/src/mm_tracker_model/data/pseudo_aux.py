@@ -69,6 +69,10 @@ class PseudoAuxSequence:
     def __len__(self) -> int:
         return len(self.base)
 
+    @property
+    def boxes_rgb(self) -> np.ndarray:
+        return self.base.boxes_rgb
+
     def as_sequence(self) -> Sequence:
         """The base sequence with the pseudo modality, X boxes and true homographies filled in."""
         return dataclasses.replace(
