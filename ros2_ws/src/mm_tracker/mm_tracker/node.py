@@ -14,6 +14,7 @@ import rclpy
 import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
@@ -119,7 +120,11 @@ class TrackerNode(LifecycleNode):
             self.create_service(Trigger, "reset", self._on_reset),
             self.create_service(Trigger, "save_calibration", self._on_save_calibration),
         ]
-        self._diagnostics_timer = self.create_timer(p["diagnostics_period"], self._publish_diagnostics)
+        # Diagnostics tick on the steady clock: under use_sim_time a ROS-time timer stalls when a bag pauses,
+        # and rclpy then busy-waits on it, starving the inference thread.
+        self._diagnostics_timer = self.create_timer(
+            p["diagnostics_period"], self._publish_diagnostics, clock=Clock(clock_type=ClockType.STEADY_TIME)
+        )
         self.get_logger().info(f"configured: {net.config.name} on {self._device} ({p['precision']})")
         return SUCCESS
 
