@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,11 +27,16 @@ def crop_pair(rgb: np.ndarray, x: np.ndarray, box, factor: float, size: int, x_t
     return CropPair(warp_into_crop(rgb, crop.matrix, size), warp_into_crop(x, crop.matrix @ x_to_rgb, size), crop)
 
 
+@functools.cache
+def _mean_std(channels: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    mean = torch.tensor(IMAGENET_MEAN * (channels // 3), device=device).view(1, -1, 1, 1)
+    std = torch.tensor(IMAGENET_STD * (channels // 3), device=device).view(1, -1, 1, 1)
+    return mean, std
+
+
 def normalise(images_uint8: torch.Tensor) -> torch.Tensor:
-    """(B, 3k, S, S) uint8 -> float, ImageNet-normalised per 3-channel group."""
-    channels = images_uint8.shape[1]
-    mean = torch.tensor(IMAGENET_MEAN * (channels // 3), device=images_uint8.device).view(1, -1, 1, 1)
-    std = torch.tensor(IMAGENET_STD * (channels // 3), device=images_uint8.device).view(1, -1, 1, 1)
+    """(B, 3k, S, S) uint8 -> float, ImageNet-normalised per 3-channel group (constants made once per device)."""
+    mean, std = _mean_std(images_uint8.shape[1], images_uint8.device)
     return (images_uint8.float() / 255.0 - mean) / std
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import torch
 
-LOG_SCALE_LIMIT = float(torch.log(torch.tensor(4.0)))  # scales stay in [1/4, 4]
-
 
 def params_to_matrix(params: torch.Tensor) -> torch.Tensor:
     """(..., 4) [dx, dy, ln sx, ln sy] in centred normalised crop units -> (..., 3, 3).

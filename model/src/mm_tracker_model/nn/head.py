@@ -56,15 +56,4 @@ class CenterHead(nn.Module):
         score_map = _clamped_sigmoid(self._branch("ctr", feature_map))
         size_map = _clamped_sigmoid(self._branch("size", feature_map))
         offset_map = self._branch("offset", feature_map)
-        return score_map, size_map, offset_map, self.boxes_from_maps(score_map, size_map, offset_map)
-
-    def boxes_from_maps(
-        self, score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.Tensor
-    ) -> torch.Tensor:
-        """Peak cell + its offset and size, in normalised search-crop units (cx, cy, w, h)."""
-        peak = score_map.flatten(1).argmax(dim=1, keepdim=True)
-        index = peak.unsqueeze(1).expand(-1, 2, 1)
-        size = size_map.flatten(2).gather(2, index).squeeze(-1)
-        offset = offset_map.flatten(2).gather(2, index).squeeze(-1)
-        cell = torch.cat([peak % self.grid, peak // self.grid], dim=1).to(offset.dtype)
-        return torch.cat([(cell + offset) / self.grid, size], dim=1)
+        return score_map, size_map, offset_map, boxes_from_maps(score_map, size_map, offset_map)
