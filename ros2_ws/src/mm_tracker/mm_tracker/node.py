@@ -70,7 +70,7 @@ class TrackerNode(LifecycleNode):
         self._lock = threading.Lock()
         self._tracker: Tracker | None = None
         self._worker: InferenceWorker | None = None
-        self._subscriptions: list = []
+        self._input_subscriptions: list = []
         self._pending_box: list[float] | None = None
         self._last_warn: dict[str, float] = {}
         self._calibration = None
@@ -115,7 +115,7 @@ class TrackerNode(LifecycleNode):
         self._alignment_pub = self.create_lifecycle_publisher(Alignment, "alignment", 10)
         self._debug_pub = self.create_lifecycle_publisher(Image, "debug_image", 1)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self._services = [
+        self._tracker_services = [
             self.create_service(InitTarget, "init_target", self._on_init_target),
             self.create_service(Trigger, "reset", self._on_reset),
             self.create_service(Trigger, "save_calibration", self._on_save_calibration),
@@ -139,7 +139,7 @@ class TrackerNode(LifecycleNode):
         compressed = self.params["transport"] == "compressed"
         msg_type, suffix = (CompressedImage, "/compressed") if compressed else (Image, "")
         self._worker = InferenceWorker(self._process, self._on_worker_error)
-        self._subscriptions = [
+        self._input_subscriptions = [
             self.create_subscription(msg_type, "rgb/image" + suffix, self._on_rgb, qos),
             self.create_subscription(msg_type, "aux/image" + suffix, self._on_aux, qos),
         ]
@@ -161,9 +161,9 @@ class TrackerNode(LifecycleNode):
         return SUCCESS
 
     def _stop_inputs(self) -> None:
-        for subscription in self._subscriptions:
+        for subscription in self._input_subscriptions:
             self.destroy_subscription(subscription)
-        self._subscriptions = []
+        self._input_subscriptions = []
         if self._worker is not None:
             self._worker.stop()
             self._worker = None
@@ -175,7 +175,7 @@ class TrackerNode(LifecycleNode):
                 delattr(self, publisher)
         for service in getattr(self, "_services", []):
             self.destroy_service(service)
-        self._services = []
+        self._tracker_services = []
         if hasattr(self, "_diagnostics_timer"):
             self.destroy_timer(self._diagnostics_timer)
             del self._diagnostics_timer
