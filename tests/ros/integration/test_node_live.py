@@ -24,8 +24,8 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 
-from mm_tracker.image_conversion import array_to_image_fields
 from mm_tracker_model.data.toy import toy_sequence
+from mm_tracker_model.streams.image_msgs import array_to_image_fields
 from mm_tracker_msgs.msg import Alignment, Box2D, TrackedTarget
 from mm_tracker_msgs.srv import InitTarget
 

@@ -4,8 +4,13 @@ import pytest
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
-from mm_tracker.conversions import aux_from_message, decode, rgb_from_message
-from mm_tracker.image_conversion import ImageConversionError, array_to_image_fields
+from mm_tracker_model.streams.image_msgs import (
+    ImageConversionError,
+    array_to_image_fields,
+    aux_from_message,
+    decode,
+    rgb_from_message,
+)
 
 
 def test_compressed_colour_and_16_bit_png_decode():

@@ -23,18 +23,24 @@ from rclpy.time import Time
 from sensor_msgs.msg import CompressedImage, Image
 from std_srvs.srv import Trigger
 
-from mm_tracker.conversions import alignment_msg, aux_from_message, rgb_from_message, target_msg
+from mm_tracker.conversions import alignment_msg, target_msg
 from mm_tracker.debug_image import render_debug_image
 from mm_tracker.diagnostics import NodeStats
-from mm_tracker.image_conversion import ImageConversionError, array_to_image_fields, check_image
 from mm_tracker.parameters import SPECS, ParamSpec, validate
-from mm_tracker.sync_policy import SyncedPair, SyncPolicy
 from mm_tracker.worker import InferenceWorker
 from mm_tracker_model.calibration import CalibrationError, load_calibration, save_calibration
 from mm_tracker_model.engine import EngineConfig, Tracker, TrackState
 from mm_tracker_model.errors import MMTrackerError
 from mm_tracker_model.io.checkpoint import load_net
 from mm_tracker_model.nn.tracker_net import build_net
+from mm_tracker_model.streams.image_msgs import (
+    ImageConversionError,
+    array_to_image_fields,
+    aux_from_message,
+    check_image,
+    rgb_from_message,
+)
+from mm_tracker_model.streams.sync_policy import SyncedPair, SyncPolicy
 from mm_tracker_model.weights import default_checkpoint
 from mm_tracker_msgs.msg import Alignment, TrackedTarget
 from mm_tracker_msgs.srv import InitTarget

@@ -21,8 +21,8 @@ import rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
-from mm_tracker.image_conversion import array_to_image_fields
 from mm_tracker_model.data.toy import toy_sequence
+from mm_tracker_model.streams.image_msgs import array_to_image_fields
 from mm_tracker_msgs.msg import TrackedTarget
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import Image
 
-from mm_tracker.image_conversion import ImageConversionError, array_to_image_fields, image_to_array
+from mm_tracker_model.streams.image_msgs import ImageConversionError, array_to_image_fields, image_to_array
 
 
 def _msg(array, encoding, pad=0, bigendian=False):

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
+
+from mm_tracker_model.engine.preprocess import aux_to_rgb, colour_to_rgb, thermal_to_rgb
 
 # encoding -> (dtype, channels)
 ENCODINGS: dict[str, tuple[np.dtype, int]] = {
@@ -76,3 +79,30 @@ def array_to_image_fields(array: np.ndarray, encoding: str) -> dict[str, Any]:
         "step": width * channels * dtype.itemsize,
         "data": array.tobytes(),
     }
+
+
+def decode(msg: Any) -> tuple[np.ndarray, str]:
+    """An Image or CompressedImage -> (array, encoding)."""
+    if hasattr(msg, "encoding"):
+        return image_to_array(msg), msg.encoding
+    data = np.frombuffer(bytes(msg.data), dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None:
+        raise ImageConversionError(f"compressed image ({msg.format!r}) could not be decoded")
+    if image.ndim == 3:
+        return image[..., :3], "bgr8"
+    return image, "16UC1" if image.dtype == np.uint16 else "mono8"
+
+
+def rgb_from_message(msg: Any) -> np.ndarray:
+    array, encoding = decode(msg)
+    return colour_to_rgb(array, encoding)
+
+
+def aux_from_message(
+    msg: Any, modality: str, thermal_range: tuple[float, float] | None
+) -> tuple[np.ndarray, list[str]]:
+    array, encoding = decode(msg)
+    if modality == "thermal" and thermal_range is not None and encoding in ("mono16", "16UC1"):
+        return thermal_to_rgb(array, encoding, fixed_range=thermal_range), []
+    return aux_to_rgb(array, modality, encoding)

@@ -1,6 +1,6 @@
 import pytest
 
-from mm_tracker.sync_policy import SyncPolicy
+from mm_tracker_model.streams.sync_policy import SyncPolicy
 
 MS = 1_000_000
 

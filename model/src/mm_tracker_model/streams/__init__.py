@@ -1,0 +1,1 @@
+"""Image messages as data, and pairing of the two camera streams (no ROS imports: shared by node and eval)."""
