@@ -53,14 +53,24 @@ def pseudo_depth(rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
 class PseudoAuxSequence:
     """An RGB-only Sequence plus a synthesised, misaligned X stream (the same frames, boxes and indices)."""
 
-    def __init__(self, sequence: Sequence, modality: str, seed: int = 0, x_scale: float = 0.8) -> None:
+    def __init__(
+        self,
+        sequence: Sequence,
+        modality: str,
+        seed: int = 0,
+        x_scale: float = 0.8,
+        drift_px: float = 10.0,
+        jitter_px: float = 0.6,
+    ) -> None:
         if modality not in PSEUDO_MODALITIES:
             raise SequenceError(f"pseudo modality {modality!r} unknown; known: {', '.join(PSEUDO_MODALITIES)}")
         self.base, self.modality, self.seed = sequence, modality, seed
         first = sequence.load_rgb(0)
         rgb_size = (first.shape[1], first.shape[0])
         x_size = (max(32, round(rgb_size[0] * x_scale)), max(32, round(rgb_size[1] * x_scale)))
-        self.misalignment = Misalignment.sample(np.random.default_rng([seed, 7]), rgb_size, x_size)
+        self.misalignment = Misalignment.sample(
+            np.random.default_rng([seed, 7]), rgb_size, x_size, drift_px=drift_px, jitter_px=jitter_px
+        )
         self.homographies = np.stack([self.misalignment.homography(t) for t in range(len(sequence))])
         self.boxes_aux = np.stack(
             [map_box(b, np.linalg.inv(h)) for b, h in zip(sequence.boxes_rgb, self.homographies, strict=False)]
