@@ -14,7 +14,7 @@ setup:
 	@bash tools/bootstrap.sh
 
 demo: setup
-	@source $(ENV) && $(VENV)/bin/mm-tracker-demo && ros2_ws/install/mm_tracker/lib/mm_tracker/demo_roundtrip
+	@source $(ENV) && mm-tracker-demo
 
 lint: setup
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -7,7 +7,7 @@ stops at the first unreadable message, which is reported, and everything before 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ class GroundTruth:
             self.boxes_x[stamp] = box_array(msg.box_x)
 
     def add_alignment(self, msg: Any) -> None:
-        self.homographies[stamp_ns(msg.header)] = np.asarray(msg.homography, dtype=np.float64).reshape(3, 3)
+        self.homographies[stamp_ns(msg.header)] = np.array(msg.homography, dtype=np.float64).reshape(3, 3)
 
 
 def box_array(box: Any) -> np.ndarray:
@@ -99,23 +99,40 @@ def require_topics(available: dict[str, str], wanted: Iterable[str], path: Path)
 Handlers = dict[str, Callable[[int, Any], None]]
 
 
-def stream(path: Path, handlers: Handlers, required: Iterable[str] = ()) -> BagScan:
-    """Deserialise the handled topics in log-time order and call `handlers[topic](log_time_ns, msg)`.
-
-    An MCAP file without its footer (a recording cut short) cannot be indexed; it is read record by record.
-    """
+def open_scan(path: Path, required: Iterable[str] = ()) -> BagScan:
+    """Check a bag opens (or is a recoverable MCAP) and has the required topics."""
+    scan = BagScan(meta=_meta(path), topics={})
     try:
         reader = _open(path)
     except BagError:
-        files = sorted(Path(path).glob("*.mcap")) if Path(path).is_dir() else []
-        if not files:
+        if not _mcap_files(path):
             raise
-        return _stream_unindexed(path, files, handlers, required)
+        return scan  # topics are known only while reading an unindexed file
     try:
-        topics = {c.topic: c.msgtype for c in reader.connections}
-        require_topics(topics, required, path)
-        scan = BagScan(meta=_meta(path), topics=topics)
-        connections = [c for c in reader.connections if c.topic in handlers]
+        scan.topics = {c.topic: c.msgtype for c in reader.connections}
+    finally:
+        reader.close()
+    require_topics(scan.topics, required, path)
+    return scan
+
+
+def _mcap_files(path: Path) -> list[Path]:
+    return sorted(Path(path).glob("*.mcap")) if Path(path).is_dir() else []
+
+
+def iter_messages(path: Path, topics: Iterable[str], scan: BagScan) -> Iterator[tuple[str, int, Any]]:
+    """(topic, log time ns, message) in log-time order for `topics`; a bad message ends it, noted in `scan`.
+
+    An MCAP file without its footer (a recording cut short) cannot be indexed; it is read record by record.
+    """
+    topics = set(topics)
+    try:
+        reader = _open(path)
+    except BagError:
+        yield from _iter_unindexed(_mcap_files(path), topics, scan)
+        return
+    try:
+        connections = [c for c in reader.connections if c.topic in topics]
         iterator = reader.messages(connections=connections)
         topic = "?"
         while True:
@@ -124,23 +141,30 @@ def stream(path: Path, handlers: Handlers, required: Iterable[str] = ()) -> BagS
                 topic = connection.topic
                 msg = reader.deserialize(raw, connection.msgtype)
             except StopIteration:
-                break
+                return
             except Exception as exc:  # a truncated chunk or a bad record: keep what was read
                 scan.error = f"message {scan.messages} (after {topic}): {type(exc).__name__}: {exc}"
-                break
-            handlers[topic](log_time, msg)
+                return
             scan.messages += 1
-        return scan
+            yield topic, log_time, msg
     finally:
         reader.close()
 
 
-def _stream_unindexed(path: Path, files: list[Path], handlers: Handlers, required: Iterable[str]) -> BagScan:
+def stream(path: Path, handlers: Handlers, required: Iterable[str] = ()) -> BagScan:
+    """Call `handlers[topic](log_time_ns, msg)` for each handled message in log-time order."""
+    scan = open_scan(path, required)
+    for topic, log_time, msg in iter_messages(path, handlers, scan):
+        handlers[topic](log_time, msg)
+    require_topics(scan.topics, required, path)
+    return scan
+
+
+def _iter_unindexed(files: list[Path], topics: set[str], scan: BagScan) -> Iterator[tuple[str, int, Any]]:
     from mcap.records import Channel, Message, Schema
     from mcap.stream_reader import StreamReader
 
     store = bag_typestore()
-    scan = BagScan(meta=_meta(path), topics={})
     schemas: dict[int, str] = {}
     channels: dict[int, str] = {}
     topic = "?"
@@ -153,12 +177,10 @@ def _stream_unindexed(path: Path, files: list[Path], handlers: Handlers, require
                     elif isinstance(record, Channel):
                         channels[record.id] = record.topic
                         scan.topics[record.topic] = schemas.get(record.schema_id, "?")
-                    elif isinstance(record, Message) and channels.get(record.channel_id) in handlers:
+                    elif isinstance(record, Message) and channels.get(record.channel_id) in topics:
                         topic = channels[record.channel_id]
                         msg = store.deserialize_cdr(record.data, scan.topics[topic])
-                        handlers[topic](record.log_time, msg)
                         scan.messages += 1
+                        yield topic, record.log_time, msg
             except Exception as exc:  # the cut-off end of the file
                 scan.error = f"message {scan.messages} (after {topic}) in {file.name}: {type(exc).__name__} {exc}"
-    require_topics(scan.topics, required, path)
-    return scan

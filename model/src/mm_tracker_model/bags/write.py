@@ -173,7 +173,8 @@ def write_bag(sequence: Sequence, out: Path, options: BagOptions = BagOptions(),
             for name, msgtype in SCHEMA.items()
         }
         messages = sequence_messages(sequence, options)
-        total = len(sequence) * 6
+        images = len(sequence) + -(-len(sequence) // options.aux_every)
+        total = 2 * images + len(sequence) * (1 + (sequence.homographies is not None))
         for name, stamp, msg in tqdm(messages, total=total, desc=f"bag {sequence.name}", disable=not progress):
             writer.write(connections[name], stamp, store.serialize_cdr(msg, SCHEMA[name]))
         writer.set_custom_data("mm_tracker", json.dumps(sequence_meta(sequence, options)))

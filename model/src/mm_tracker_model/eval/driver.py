@@ -1,0 +1,132 @@
+"""Evaluate a list of inputs (offline or live), in parallel processes if asked, and write RUN_DIR."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from mm_tracker_model.bags.read import BagScan
+from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.eval import report
+from mm_tracker_model.eval.inputs import EvalInput
+from mm_tracker_model.eval.live import LiveConfig, read_results, run_live
+from mm_tracker_model.eval.offline import OfflineConfig, run_offline
+from mm_tracker_model.eval.runs import SequenceRun
+from mm_tracker_model.io.checkpoint import load_net
+from mm_tracker_model.weights import default_checkpoint
+
+
+@dataclass(frozen=True)
+class EvalJob:
+    run_dir: Path
+    checkpoint: Path | None = None
+    live: bool = False
+    video: bool = True
+    offline: OfflineConfig = field(default_factory=OfflineConfig)
+    live_config: LiveConfig = field(default_factory=LiveConfig)
+
+    def resolved_checkpoint(self) -> Path:
+        checkpoint = self.checkpoint or default_checkpoint()
+        if checkpoint is None:
+            raise MMTrackerError("no --checkpoint given and no default model is packaged (model/weights/)")
+        return Path(checkpoint)
+
+
+def _new_run(item: EvalInput) -> SequenceRun:
+    meta = item.meta()
+    return SequenceRun(
+        name=meta["sequence"],
+        modality=meta["modality"],
+        gt_every=int(meta["gt_every"]),
+        registered=bool(meta["registered"]),
+    )
+
+
+_NET: dict[Path, torch.nn.Module] = {}
+
+
+def _net(checkpoint: Path) -> torch.nn.Module:
+    if checkpoint not in _NET:
+        torch.manual_seed(0)
+        _NET[checkpoint] = load_net(checkpoint).eval()
+    return _NET[checkpoint]
+
+
+def evaluate_one(item: EvalInput, job: EvalJob) -> SequenceRun:
+    run = _new_run(item)
+    scan = BagScan({}, {})
+    if job.live:
+        bag = item.to_bag(job.run_dir / "bags" / run.name)
+        result_bag = run_live(bag, job.run_dir / "live", run, job.live_config, item.topics)
+        # Ground truth and the RGB frame list come from the input bag, outputs from the result bag.
+        truth_only = SequenceRun(run.name, run.modality)
+        for name, msg in EvalInput(bag, topics=item.topics).messages(scan):
+            _collect_truth(truth_only, name, msg)
+        run.truth, run.rgb_stamps, run.x_size = truth_only.truth, truth_only.rgb_stamps, truth_only.x_size
+        read_results(result_bag, run)
+    else:
+        run = run_offline(_net(job.resolved_checkpoint()), item.messages(scan), run, job.offline)
+    if scan.error:
+        run.bag_error = scan.error
+    if job.video:
+        report.write_video(job.run_dir / "videos" / f"{run.name}.mp4", run, item.messages(BagScan({}, {})))
+    return run
+
+
+def _collect_truth(run: SequenceRun, name: str, msg) -> None:
+    from mm_tracker_model.bags.read import stamp_ns
+
+    if name == "gt_target":
+        run.truth.add_target(msg)
+    elif name == "gt_alignment":
+        run.truth.add_alignment(msg)
+    elif name == "rgb":
+        run.rgb_stamps.append(stamp_ns(msg.header))
+    elif name == "aux" and run.x_size is None:
+        run.x_size = (int(msg.width), int(msg.height))
+
+
+def _init_worker(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def evaluate_all(items: list[EvalInput], job: EvalJob, workers: int = 1, progress: bool = True) -> list[SequenceRun]:
+    job.run_dir.mkdir(parents=True, exist_ok=True)
+    if not job.live:
+        job.resolved_checkpoint()  # fail before any work
+    if workers <= 1 or len(items) <= 1:
+        return [evaluate_one(item, job) for item in tqdm(items, desc="sequences", disable=not progress)]
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(threads,)
+    ) as pool:
+        futures = [pool.submit(evaluate_one, item, job) for item in items]
+        return [f.result() for f in tqdm(futures, desc="sequences", disable=not progress)]
+
+
+def shard(items: list[EvalInput], spec: str | None) -> list[EvalInput]:
+    """`i/n` (0 <= i < n): every n-th input starting at i, in sorted order, so n machines split a benchmark."""
+    if spec is None:
+        return items
+    try:
+        index, count = (int(v) for v in spec.split("/"))
+    except ValueError:
+        raise MMTrackerError(f"--shard {spec!r}: expected i/n with 0 <= i < n, e.g. 0/4") from None
+    if not 0 <= index < count:
+        raise MMTrackerError(f"--shard {spec!r}: expected i/n with 0 <= i < n")
+    return sorted(items, key=lambda i: str(i.path))[index::count]
+
+
+def write_outputs(job: EvalJob, runs: list[SequenceRun], context: dict, json_file: Path | None = None) -> dict:
+    summary = report.summarise(runs)
+    report.write_metrics(job.run_dir, summary, json_file)
+    report.write_result_files(job.run_dir, runs)
+    report.write_plots(job.run_dir, runs)
+    report.write_summary(job.run_dir, summary, context)
+    return summary

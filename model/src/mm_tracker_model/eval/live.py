@@ -1,0 +1,186 @@
+"""Live evaluation: the real node process, the bag replayed over DDS at recorded speed with /clock, and the
+node's outputs recorded into a result bag, then read back into a SequenceRun.
+
+The library imports no rclpy: the node, the bag player and the recorder are the ROS package's executables,
+found through AMENT_PREFIX_PATH (set by `source tools/env.sh` or a sourced ROS workspace).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mm_tracker_model.bags.read import BagScan, box_array, iter_messages, open_scan, stamp_ns
+from mm_tracker_model.bags.topics import BagTopics, ResultTopics
+from mm_tracker_model.calibration import CameraCalibration, RigCalibration, save_calibration
+from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.eval.runs import FrameOutput, SequenceRun
+
+PACKAGE = "mm_tracker"
+START_PAUSE_S = 2.0  # lets the recorder discover the node's output topics before the first frame
+STOP_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    device: str = "cpu"
+    checkpoint: Path | None = None
+    rate: float = 1.0
+    settle_s: float = 3.0  # after the last frame, for the node to finish its queue
+    startup_timeout_s: float = 120.0
+    extra_node_params: tuple[str, ...] = ()
+
+
+def executable(name: str) -> Path:
+    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
+        path = Path(prefix) / "lib" / PACKAGE / name
+        if prefix and path.is_file():
+            return path
+    raise MMTrackerError(
+        f"--live needs the {PACKAGE} ROS package ({name} not found on AMENT_PREFIX_PATH): "
+        "run `source tools/env.sh` after `make setup`, or source your ROS workspace"
+    )
+
+
+def _first_truth(bag: Path, topics: BagTopics) -> tuple[np.ndarray, np.ndarray | None, tuple, tuple]:
+    """Frame 0's box and true homography, and the RGB and X image sizes (width, height)."""
+    box = homography = rgb_size = x_size = None
+    wanted = [topics.gt_target, topics.gt_alignment, topics.rgb, topics.aux]
+    for topic, _, msg in iter_messages(bag, wanted, BagScan({}, {})):
+        if topic == topics.gt_target and box is None:
+            box = box_array(msg.box)
+        elif topic == topics.gt_alignment and homography is None:
+            homography = np.array(msg.homography, dtype=np.float64).reshape(3, 3)
+        elif topic == topics.rgb and rgb_size is None:
+            rgb_size = (int(msg.width), int(msg.height))
+        elif topic == topics.aux and x_size is None:
+            x_size = (int(msg.width), int(msg.height))
+        if box is not None and rgb_size is not None and x_size is not None:
+            break
+    if box is None or rgb_size is None or x_size is None:
+        raise MMTrackerError(f"bag {str(bag)!r}: no ground-truth box or no images to start the live run from")
+    return box, homography, rgb_size, x_size
+
+
+def _stop(process: subprocess.Popen, timeout: float = STOP_TIMEOUT_S) -> str:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output or ""
+
+
+def run_live(bag: Path, work: Path, run: SequenceRun, config: LiveConfig, topics: BagTopics | None = None) -> Path:
+    """Replay `bag` through the node; returns the result bag (outputs are read with `read_results`)."""
+    topics = topics or BagTopics()
+    open_scan(bag, [topics.rgb, topics.aux])
+    work.mkdir(parents=True, exist_ok=True)
+    box, homography, rgb_size, x_size = _first_truth(bag, topics)
+    rig = work / f"{run.name}_rig.yaml"
+    save_calibration(
+        rig,
+        RigCalibration(
+            rig=f"evaluation of {run.name}",
+            modality=run.modality,
+            rgb=CameraCalibration("rgb_camera", *rgb_size),
+            aux=CameraCalibration("aux_camera", *x_size),
+            homography_aux_to_rgb=homography if homography is not None else np.eye(3),
+        ),
+    )
+    result_bag = work / f"{run.name}_outputs"
+    if result_bag.exists():
+        raise MMTrackerError(f"{str(result_bag)!r} exists: give a new --out folder")
+    results = ResultTopics()
+    sim = ["--ros-args", "-p", "use_sim_time:=true"]
+    node_params = [
+        f"aux_modality:={run.modality}",
+        f"device:={config.device}",
+        f"calibration_file:={rig}",
+        "initial_box:=[" + ", ".join(f"{v:.3f}" for v in box) + "]",
+        "diagnostics_period:=1.0",
+        *config.extra_node_params,
+    ]
+    if config.checkpoint is not None:
+        node_params.append(f"checkpoint:={config.checkpoint}")
+    logs = {}
+    node = subprocess.Popen(
+        [str(executable("mm_tracker_node")), *sim, *[a for p in node_params for a in ("-p", p)]],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    recorder = subprocess.Popen(
+        [str(executable("bag_recorder")), "--out", str(result_bag), "--topics", *vars(results).values(), *sim],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        player_cmd = [
+            str(executable("bag_player")),
+            str(bag),
+            "--rate",
+            str(config.rate),
+            "--topics",
+            topics.rgb,
+            topics.aux,
+            topics.rgb_info,
+            topics.aux_info,
+            "--wait-for-subscribers",
+            topics.rgb,
+            topics.aux,
+            "--wait-timeout",
+            str(config.startup_timeout_s),
+            "--start-paused-s",
+            str(START_PAUSE_S),
+        ]
+        start = time.monotonic()
+        player = subprocess.run(player_cmd, capture_output=True, text=True, timeout=None)
+        logs["player"] = player.stdout + player.stderr
+        run.wall_s = time.monotonic() - start - START_PAUSE_S
+        if player.returncode not in (0, 1):  # 1: a corrupt input bag, played up to the bad message
+            raise MMTrackerError(f"bag player failed ({player.returncode}):\n{logs['player'][-2000:]}")
+        if node.poll() is not None:
+            raise MMTrackerError(f"the node exited during the run:\n{_stop(node)[-3000:]}")
+        time.sleep(config.settle_s)
+    finally:
+        logs["recorder"] = _stop(recorder)
+        logs["node"] = _stop(node)
+        for name, text in logs.items():
+            (work / f"{run.name}_{name}.log").write_text(text)
+    return result_bag
+
+
+def read_results(result_bag: Path, run: SequenceRun, results: ResultTopics | None = None) -> None:
+    """Fill `run.outputs` from the node's /target and /alignment, and its latency from /diagnostics."""
+    results = results or ResultTopics()
+    alignments: dict[int, tuple[np.ndarray, tuple[str, ...]]] = {}
+    targets: dict[int, tuple[np.ndarray, float, int]] = {}
+    latency: dict[str, float] = {}
+    scan = open_scan(result_bag)
+    for topic, _, msg in iter_messages(result_bag, vars(results).values(), scan):
+        if topic == results.target and msg.state != 0:
+            targets[stamp_ns(msg.header)] = (box_array(msg.box), float(msg.score), int(msg.state))
+        elif topic == results.alignment:
+            matrix = np.array(msg.frame_homography, dtype=np.float64).reshape(3, 3)
+            alignments[stamp_ns(msg.header)] = (matrix, tuple(msg.stage_experts))
+        elif topic == results.diagnostics:
+            for status in msg.status:
+                values = {kv.key: kv.value for kv in status.values}
+                if "latency_ms_p50" in values:
+                    latency = {"p50": float(values["latency_ms_p50"]), "p95": float(values["latency_ms_p95"])}
+    for stamp, (box, score, state) in targets.items():
+        homography, experts = alignments.get(stamp, (None, ()))
+        run.outputs[stamp] = FrameOutput(box, score, state, homography, experts)
+    run.node_latency_ms = latency
+    if scan.error:
+        run.bag_error = f"result bag: {scan.error}"
