@@ -30,7 +30,8 @@ setup(
         "console_scripts": [
             "mm_tracker_node = mm_tracker.node:main",
             "node_bench = mm_tracker.node_bench:main",
-            "demo_roundtrip = mm_tracker.demo_roundtrip:main",
+            "bag_player = mm_tracker.bag_player:main",
+            "bag_recorder = mm_tracker.bag_recorder:main",
         ]
     },
     zip_safe=True,

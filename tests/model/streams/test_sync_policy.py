@@ -86,3 +86,12 @@ def test_a_regular_x_stream_pairs_without_waiting_for_the_next_x():
     assert _feed(policy, [("rgb", 320)]) == [(320, 300)]
     assert _feed(policy, [("rgb", 360)]) == []  # 60 ms from X 300, 40 from the expected X 400: wait
     assert _feed(policy, [("aux", 400)]) == [(360, 400)]
+
+
+def test_flush_releases_the_frames_still_waiting_at_the_end_of_a_bag():
+    policy = SyncPolicy(slop_ns=MS * 20)
+    assert policy.add_aux(0, "x0") == []
+    assert [p.aux for p in policy.add_rgb(0, "r0")] == ["x0"]
+    assert policy.add_rgb(33 * MS, "r1") == []  # could still get a nearer X
+    pairs = policy.flush()
+    assert [(p.rgb, p.aux) for p in pairs] == [("r1", None)]  # 33 ms from x0: beyond slop, released alone

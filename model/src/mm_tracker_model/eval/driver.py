@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from mm_tracker_model.bags.read import BagScan
+from mm_tracker_model.bags.read import BagScan, stamp_ns
 from mm_tracker_model.errors import MMTrackerError
 from mm_tracker_model.eval import report
 from mm_tracker_model.eval.inputs import EvalInput
@@ -70,6 +70,8 @@ def evaluate_one(item: EvalInput, job: EvalJob) -> SequenceRun:
             _collect_truth(truth_only, name, msg)
         run.truth, run.rgb_stamps, run.x_size = truth_only.truth, truth_only.rgb_stamps, truth_only.x_size
         read_results(result_bag, run)
+        if len(run.rgb_stamps) > 1:  # throughput over the replayed time: outputs per second of the bag at --rate
+            run.wall_s = (run.rgb_stamps[-1] - run.rgb_stamps[0]) / 1e9 / job.live_config.rate
     else:
         run = run_offline(_net(job.resolved_checkpoint()), item.messages(scan), run, job.offline)
     if scan.error:
@@ -80,8 +82,6 @@ def evaluate_one(item: EvalInput, job: EvalJob) -> SequenceRun:
 
 
 def _collect_truth(run: SequenceRun, name: str, msg) -> None:
-    from mm_tracker_model.bags.read import stamp_ns
-
     if name == "gt_target":
         run.truth.add_target(msg)
     elif name == "gt_alignment":

@@ -143,10 +143,8 @@ def run_live(bag: Path, work: Path, run: SequenceRun, config: LiveConfig, topics
             "--start-paused-s",
             str(START_PAUSE_S),
         ]
-        start = time.monotonic()
         player = subprocess.run(player_cmd, capture_output=True, text=True, timeout=None)
         logs["player"] = player.stdout + player.stderr
-        run.wall_s = time.monotonic() - start - START_PAUSE_S
         if player.returncode not in (0, 1):  # 1: a corrupt input bag, played up to the bad message
             raise MMTrackerError(f"bag player failed ({player.returncode}):\n{logs['player'][-2000:]}")
         if node.poll() is not None:

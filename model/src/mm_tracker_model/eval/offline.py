@@ -85,6 +85,7 @@ class OfflineRunner:
         return True
 
     def finish(self) -> SequenceRun:
+        self._process(self.sync.flush())
         self.run.drops.update(self.sync.drops)
         return self.run
 

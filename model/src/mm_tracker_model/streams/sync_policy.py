@@ -77,6 +77,12 @@ class SyncPolicy:
             self._last_aux = stamp
         return self._match()
 
+    def flush(self) -> list[SyncedPair]:
+        """The end of the streams (a bag ran out): pair what is still waiting with what has arrived."""
+        if self._last_stamp is not None:
+            self._last_stamp += self.slop_ns + 1
+        return self._match()
+
     def _match(self) -> list[SyncedPair]:
         pairs = []
         while self._rgb:

@@ -1,0 +1,392 @@
+"""bag_player / bag_recorder pieces that need no DDS: arguments, type names, schedule, clock, MCAP scan, QoS."""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rosbags.highlevel import AnyReader
+from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin, Writer
+
+from mm_tracker import bag_player as player
+from mm_tracker import bag_recorder as recorder
+from mm_tracker_model.bags.typestore import bag_typestore
+
+T0 = 1_700_000_000_000_000_000
+
+
+def write_bag(path: Path, n_images: int = 20, storage=StoragePlugin.MCAP) -> list[tuple[str, int, bytes]]:
+    """A bag of 64x48 images at 20 Hz plus a Box2D every 4th frame; returns (topic, t, data) in log-time order."""
+    store = bag_typestore()
+    types = store.types
+    written = []
+    with Writer(path, version=9, storage_plugin=storage) as writer:
+        image_conn = writer.add_connection("/cam/image", "sensor_msgs/msg/Image", typestore=store)
+        box_conn = writer.add_connection("/box", "mm_tracker_msgs/msg/Box2D", typestore=store)
+        for i in range(n_images):
+            t = T0 + i * 50_000_000
+            header = types["std_msgs/msg/Header"](
+                stamp=types["builtin_interfaces/msg/Time"](sec=t // 10**9, nanosec=t % 10**9), frame_id="cam"
+            )
+            image = types["sensor_msgs/msg/Image"](
+                header=header, height=48, width=64, encoding="mono8", is_bigendian=0, step=64,
+                data=np.full(64 * 48, i, np.uint8),
+            )  # fmt: skip
+            data = store.serialize_cdr(image, "sensor_msgs/msg/Image")
+            writer.write(image_conn, t, data)
+            written.append(("/cam/image", t, bytes(data)))
+            if i % 4 == 0:
+                box = types["mm_tracker_msgs/msg/Box2D"](x=float(i), y=2.0, width=3.0, height=4.0)
+                data = store.serialize_cdr(box, "mm_tracker_msgs/msg/Box2D")
+                writer.write(box_conn, t + 1, data)
+                written.append(("/box", t + 1, bytes(data)))
+    return written
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.t += seconds
+
+
+def run_pass(messages, *, rate=1.0, clock_hz=100.0, pause_s=0.0):
+    fake, events, counts = FakeTime(), [], Counter()
+    result = player.play_pass(
+        messages,
+        lambda topic, data: events.append(("msg", fake.t, topic, data)),
+        (lambda t: events.append(("clock", fake.t, t))) if clock_hz else None,
+        rate=rate,
+        clock_hz=clock_hz,
+        counts=counts,
+        pause_s=pause_s,
+        now=fake.now,
+        sleep=fake.sleep,
+    )
+    return result, events, counts
+
+
+# ---- arguments and names ---------------------------------------------------------------------------------------
+
+
+def test_player_defaults_and_topic_names():
+    options = player.parse_args(["bag", "--topics", "cam/image", "/box", "--wait-for-subscribers", "a"])
+    assert options == player.PlayerOptions(bag=Path("bag"), topics=("/cam/image", "/box"), wait_for_subscribers=("/a",))
+    assert (options.rate, options.clock_hz, options.wait_timeout, options.start_paused_s) == (1.0, 100.0, 60.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--rate", "0"], ["--rate", "-1"], ["--rate", "nan"], ["--clock-hz", "-5"], ["--wait-timeout", "-1"],
+     ["--start-paused-s", "-0.1"], ["--rate"]],
+)  # fmt: skip
+def test_player_rejects_bad_arguments(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        player.parse_args(["bag", *args])
+    assert exit_info.value.code == 2
+    assert "bag_player: error" in capsys.readouterr().err
+
+
+def test_msgtype_maps_to_module_and_class():
+    assert player.msgtype_to_import("sensor_msgs/msg/Image") == ("sensor_msgs.msg", "Image")
+    assert player.msgtype_to_import("mm_tracker_msgs/msg/Box2D") == ("mm_tracker_msgs.msg", "Box2D")
+    for bad in ("sensor_msgs/Image", "Image", "a/msg/B/C", "sensor_msgs/msg/", "../x/msg/Y"):
+        with pytest.raises(ValueError):
+            player.msgtype_to_import(bad)
+
+
+def test_import_msg_class():
+    from std_msgs.msg import String
+
+    assert player.import_msg_class("std_msgs/msg/String") is String
+    with pytest.raises(ImportError):
+        player.import_msg_class("no_such_pkg_xyz/msg/Thing")
+    with pytest.raises(AttributeError):
+        player.import_msg_class("std_msgs/msg/NoSuchThing")
+
+
+def test_select_topics_filters_and_drops_the_bags_clock_when_publishing_one():
+    bag = {"/a": "std_msgs/msg/String", "/clock": "rosgraph_msgs/msg/Clock", "/img": "sensor_msgs/msg/Image"}
+    chosen, warnings = player.select_topics(bag, [], with_clock=True)
+    assert chosen == {"/a": bag["/a"], "/img": bag["/img"]} and "/clock" in warnings[0]
+    chosen, warnings = player.select_topics(bag, [], with_clock=False)
+    assert chosen == bag and not warnings
+    chosen, warnings = player.select_topics(bag, ["/img", "/nope"], with_clock=True)
+    assert chosen == {"/img": bag["/img"]} and warnings == ["not in the bag: /nope"]
+
+
+def test_history_depth():
+    assert player.history_depth("sensor_msgs/msg/Image") == player.LARGE_DEPTH
+    assert player.history_depth("std_msgs/msg/String") == player.SMALL_DEPTH
+
+
+# ---- schedule and clock ----------------------------------------------------------------------------------------
+
+
+def test_schedule_scales_with_rate():
+    times = [T0, T0 + 50_000_000, T0 + 1_000_000_000]
+    assert player.schedule(times, 1.0) == pytest.approx([0.0, 0.05, 1.0])
+    assert player.schedule(times, 2.0) == pytest.approx([0.0, 0.025, 0.5])
+    assert player.schedule([], 1.0) == []
+
+
+def test_clock_between_advances_with_wall_time_and_stops_at_the_next_message():
+    assert player.clock_between(T0, 10.0, 10.01, 1.0, T0 + 50_000_000) == T0 + 10_000_000
+    assert player.clock_between(T0, 10.0, 10.01, 2.0, T0 + 50_000_000) == T0 + 20_000_000
+    assert player.clock_between(T0, 10.0, 11.0, 1.0, T0 + 50_000_000) == T0 + 50_000_000
+
+
+def test_play_pass_publishes_on_schedule_with_the_clock_before_each_message():
+    messages = [("/a", T0, b"0"), ("/b", T0 + 50_000_000, b"1"), ("/a", T0 + 200_000_000, b"2")]
+    result, events, counts = run_pass(messages)
+    published = [e for e in events if e[0] == "msg"]
+    start = published[0][1]
+    assert [round(e[1] - start, 9) for e in published] == [0.0, 0.05, 0.2]
+    assert [e[2:] for e in published] == [(t, d) for t, _, d in messages]
+    assert counts == Counter({"/a": 2, "/b": 1}) and result.error is None
+    assert result.wall_s == pytest.approx(0.2)
+    for i, event in enumerate(events):
+        if event[0] == "msg":  # the clock just before carries this message's bag time
+            t = next(m[1] for m in messages if m[2] == event[3])
+            assert events[i - 1][0] == "clock" and events[i - 1][2] == t
+    clocks = [e[2] for e in events if e[0] == "clock"]
+    assert clocks == sorted(clocks)
+    between = [e for e in events if e[0] == "clock" and e[2] not in {m[1] for m in messages}]
+    assert len(between) >= 15  # ~100 Hz over 0.2 s
+    for _, wall, value in between:  # sim time follows wall time x rate
+        assert value - T0 == pytest.approx((wall - start) * 1e9, abs=1e3)
+
+
+def test_play_pass_at_rate_two_takes_half_the_time():
+    messages = [("/a", T0 + i * 100_000_000, b"x") for i in range(11)]
+    slow, _, _ = run_pass(messages, rate=1.0)
+    fast, events, _ = run_pass(messages, rate=2.0)
+    assert slow.wall_s == pytest.approx(1.0) and fast.wall_s == pytest.approx(0.5)
+    between = [e for e in events if e[0] == "clock" and (e[2] - T0) % 100_000_000]
+    start = next(e[1] for e in events if e[0] == "msg")
+    for _, wall, value in between:
+        assert value - T0 == pytest.approx((wall - start) * 2e9, abs=1e3)
+
+
+def test_play_pass_never_moves_the_clock_back_on_out_of_order_times():
+    messages = [("/a", T0 + 100_000_000, b"0"), ("/a", T0, b"1"), ("/a", T0 + 150_000_000, b"2")]
+    _, events, counts = run_pass(messages)
+    clocks = [e[2] for e in events if e[0] == "clock"]
+    assert clocks == sorted(clocks) and counts["/a"] == 3
+
+
+def test_play_pass_pause_publishes_the_start_time_and_no_clock_when_disabled():
+    messages = [("/a", T0, b"0"), ("/a", T0 + 50_000_000, b"1")]
+    _, events, _ = run_pass(messages, pause_s=0.1)
+    first_msg = next(i for i, e in enumerate(events) if e[0] == "msg")
+    paused = events[:first_msg]
+    assert len(paused) >= 10 and {e[2] for e in paused} == {T0}
+    assert events[first_msg][1] - events[0][1] == pytest.approx(0.1)
+    _, events, _ = run_pass(messages, clock_hz=0)
+    assert [e[0] for e in events] == ["msg", "msg"]
+
+
+def test_play_pass_stops_at_a_corrupt_message_after_publishing_the_earlier_ones():
+    def messages():
+        yield "/a", T0, b"0"
+        yield "/a", T0 + 10_000_000, b"1"
+        raise player.CorruptBag(2, "/a", "broken")
+
+    result, _, counts = run_pass(messages())
+    assert counts["/a"] == 2 and result.error is not None and result.error.index == 2
+    assert "message #2 (topic /a): broken" in str(result.error)
+
+
+def test_format_summary():
+    line = player.format_summary(Counter({"/b": 2, "/a": 5}), 1.234, 1, ["/x"])
+    assert line == "bag_player: published 7 messages in 1.23 s of playback (1 pass): /a 5, /b 2; skipped topics: /x"
+
+
+# ---- opening bags ----------------------------------------------------------------------------------------------
+
+
+def test_open_bag_reads_raw_messages_in_log_time_order(tmp_path):
+    written = write_bag(tmp_path / "bag")
+    source = player.open_bag(tmp_path / "bag")
+    try:
+        assert isinstance(source, player.ReaderSource) and source.note is None
+        assert source.topics == {"/cam/image": "sensor_msgs/msg/Image", "/box": "mm_tracker_msgs/msg/Box2D"}
+        assert list(source.messages(set(source.topics))) == written
+        assert list(source.messages({"/box"})) == [m for m in written if m[0] == "/box"]
+        assert list(source.messages(set())) == []
+    finally:
+        source.close()
+
+
+def test_open_bag_reads_sqlite3(tmp_path):
+    written = write_bag(tmp_path / "bag", n_images=5, storage=StoragePlugin.SQLITE3)
+    source = player.open_bag(tmp_path / "bag")
+    try:
+        assert list(source.messages(set(source.topics))) == written
+    finally:
+        source.close()
+
+
+def test_open_bag_rejects_missing_and_non_bag_paths(tmp_path):
+    with pytest.raises(player.BagInputError, match="no such bag"):
+        player.open_bag(tmp_path / "missing")
+    with pytest.raises(player.BagInputError, match="not a rosbag2 bag"):
+        player.open_bag(tmp_path)
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(player.BagInputError, match="not a rosbag2 bag"):
+        player.open_bag(tmp_path / "notes.txt")
+    (tmp_path / "fake.mcap").write_bytes(b"not an mcap at all")
+    with pytest.raises(player.BagInputError, match="not an MCAP file"):
+        player.open_bag(tmp_path / "fake.mcap")
+    (tmp_path / "old.bag").write_bytes(b"#ROSBAG V2.0\n")
+    with pytest.raises(player.BagInputError, match="ROS 1"):
+        player.open_bag(tmp_path / "old.bag")
+
+
+def _truncate(bag: Path, fraction: float) -> None:
+    (mcap,) = bag.glob("*.mcap")
+    os.truncate(mcap, int(os.path.getsize(mcap) * fraction))
+
+
+def test_scan_matches_the_indexed_reader_on_a_complete_file(tmp_path):
+    written = write_bag(tmp_path / "bag")
+    (mcap,) = (tmp_path / "bag").glob("*.mcap")
+    items = list(player.scan_mcap(mcap))
+    channels = {i.id: i for i in items if isinstance(i, player.McapChannel)}
+    assert {c.topic: c.msgtype for c in channels.values()} == {
+        "/cam/image": "sensor_msgs/msg/Image",
+        "/box": "mm_tracker_msgs/msg/Box2D",
+    }
+    scanned = [(channels[i.channel_id].topic, i.log_time, i.data) for i in items if isinstance(i, player.McapMessage)]
+    assert scanned == written
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.6, 0.95])
+def test_truncated_mcap_plays_the_whole_messages_then_reports_the_cut_one(tmp_path, fraction):
+    written = write_bag(tmp_path / "bag", n_images=40)  # ~124 kB: one chunk, cut inside it
+    _truncate(tmp_path / "bag", fraction)
+    source = player.open_bag(tmp_path / "bag")
+    assert isinstance(source, player.ScanSource) and "sequentially" in source.note
+    assert set(source.topics) == {"/cam/image", "/box"}
+    played = []
+    with pytest.raises(player.CorruptBag) as info:
+        played.extend(source.messages(set(source.topics)))
+    assert played and played == written[: len(played)]
+    # Only what the cut took is lost (the images make up nearly all of the file).
+    assert len(played) >= int(len(written) * fraction) - 2
+    assert info.value.index == len(played)
+    assert info.value.topic == written[len(played)][0]
+    assert "truncated" in info.value.reason
+
+
+def test_truncated_large_chunks_keep_the_complete_chunks(tmp_path):
+    # Bigger images: rosbags closes a chunk every 1 MiB, so the cut falls after some whole chunks.
+    store = bag_typestore()
+    path = tmp_path / "big"
+    with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        conn = writer.add_connection("/note", "std_msgs/msg/String", typestore=store)
+        for i in range(12):
+            writer.write(conn, T0 + i, store.serialize_cdr(store.types["std_msgs/msg/String"](data=f"{i}" * 400_000),
+                                                           "std_msgs/msg/String"))  # fmt: skip
+    _truncate(path, 0.6)
+    source = player.open_bag(path)
+    played = []
+    with pytest.raises(player.CorruptBag) as info:
+        played.extend(source.messages({"/note"}))
+    assert [t for _, t, _ in played] == [T0 + i for i in range(len(played))] and 5 <= len(played) <= 8
+    assert info.value.index == len(played) and info.value.topic == "/note"
+
+
+def test_truncated_compressed_chunk_is_reported_and_complete_compressed_chunks_play(tmp_path):
+    path = tmp_path / "zstd"
+    store = bag_typestore()
+    writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP)
+    writer.set_compression(CompressionMode.STORAGE, CompressionFormat.ZSTD)
+    with writer:
+        conn = writer.add_connection("/note", "std_msgs/msg/String", typestore=store)
+        rng = np.random.default_rng(0)
+        for i in range(6):  # hex of random bytes: ~2:1 compression, so the truncation falls in a later chunk
+            msg = store.types["std_msgs/msg/String"](data=rng.bytes(450_000).hex())
+            writer.write(conn, T0 + i, store.serialize_cdr(msg, "std_msgs/msg/String"))
+    (mcap,) = path.glob("*.mcap")
+    items = list(player.scan_mcap(mcap))
+    assert sum(isinstance(i, player.McapMessage) for i in items) == 6
+    _truncate(path, 0.6)
+    source = player.open_bag(path)
+    played = []
+    with pytest.raises(player.CorruptBag) as info:
+        played.extend(source.messages({"/note"}))
+    assert 1 <= len(played) < 6 and info.value.index == len(played)
+    assert "truncated zstd chunk" in info.value.reason
+
+
+def test_open_bag_on_a_corrupt_mcap_without_messages(tmp_path):
+    write_bag(tmp_path / "bag")
+    _truncate(tmp_path / "bag", 0.001)  # only the magic and part of the header survive
+    source = player.open_bag(tmp_path / "bag")
+    with pytest.raises(player.CorruptBag) as info:
+        list(source.messages(set(source.topics)))
+    assert info.value.index == 0 and source.topics == {}
+
+
+def test_anyreader_is_what_the_player_uses_for_intact_bags(tmp_path):
+    write_bag(tmp_path / "bag", n_images=2)
+    with AnyReader([tmp_path / "bag"]) as reader:
+        assert reader.is2 and len(reader.connections) == 2
+
+
+# ---- recorder ------------------------------------------------------------------------------------------------
+
+
+def test_recorder_arguments(capsys):
+    options = recorder.parse_args(["--out", "x", "--topics", "/a", "b", "/a", "--storage", "sqlite3"])
+    assert options == recorder.RecorderOptions(out=Path("x"), topics=("/a", "b"), storage="sqlite3")
+    for bad in (["--topics", "/a"], ["--out", "x"], ["--out", "x", "--topics", "/a", "--duration", "0"],
+                ["--out", "x", "--topics", "/a", "--storage", "zip"]):  # fmt: skip
+        with pytest.raises(SystemExit) as info:
+            recorder.parse_args(bad)
+        assert info.value.code == 2
+    assert "bag_recorder: error" in capsys.readouterr().err
+
+
+def test_subscription_qos_matches_the_publishers():
+    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    best_effort = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
+    latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    qos = recorder.subscription_qos([reliable], "std_msgs/msg/String")
+    assert (qos.reliability, qos.depth, qos.durability) == (ReliabilityPolicy.RELIABLE, 100, DurabilityPolicy.VOLATILE)
+    qos = recorder.subscription_qos([reliable, best_effort], "sensor_msgs/msg/Image")
+    assert (qos.reliability, qos.depth) == (ReliabilityPolicy.BEST_EFFORT, player.LARGE_DEPTH)
+    assert recorder.subscription_qos([latched], "tf2_msgs/msg/TFMessage").durability == DurabilityPolicy.TRANSIENT_LOCAL
+    assert recorder.subscription_qos([latched, reliable], "x/msg/Y").durability == DurabilityPolicy.VOLATILE
+    assert recorder.subscription_qos([], "x/msg/Y").reliability == ReliabilityPolicy.RELIABLE
+
+
+def test_recorder_summary():
+    line = recorder.format_summary(Path("out"), Counter({"/a": 3, "/b": 0}), 2.0, ["/b"], ["/c"])
+    assert line == "bag_recorder: wrote 3 messages to out in 2.00 s: /a 3, /b 0; never seen: /b; not recordable: /c"
+
+
+def test_recorder_node_leaves_rclpy_attributes_alone():
+    # rclpy keeps its entities in these; a subclass assigning them hid /clock and starved a node here once.
+    reserved = {"_subscriptions", "_publishers", "_services", "_timers", "_clients", "_guards", "_clock", "_context"}
+    tree = ast.parse(Path(recorder.__file__).read_text())
+    node_class = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "BagRecorderNode")
+    assigned = {
+        target.attr
+        for node in ast.walk(node_class)
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        for target in ast.walk(node)
+        if isinstance(target, ast.Attribute) and isinstance(target.ctx, ast.Store)
+    }
+    assert assigned and not assigned & reserved
