@@ -21,7 +21,7 @@ import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CameraInfo, Image
 from std_srvs.srv import Trigger
 
 from mm_tracker_model.data.toy import toy_sequence
@@ -65,6 +65,8 @@ def live_run(tmp_path_factory):
         f"initial_box:=[{box[0]:.1f}, {box[1]:.1f}, {box[2]:.1f}, {box[3]:.1f}]",
         "-p",
         f"calibration_file:={rig}",
+        "-p",
+        "use_camera_info:=true",
     ]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     context = rclpy.Context()
@@ -80,6 +82,7 @@ def live_run(tmp_path_factory):
     qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
     rgb_pub = node.create_publisher(Image, "rgb/image", qos)
     aux_pub = node.create_publisher(Image, "aux/image", qos)
+    info_pubs = {s: node.create_publisher(CameraInfo, f"{s}/camera_info", qos) for s in ("rgb", "aux")}
     init_client = node.create_client(InitTarget, "init_target")
     reset_client = node.create_client(Trigger, "reset")
     save_client = node.create_client(Trigger, "save_calibration")
@@ -107,6 +110,9 @@ def live_run(tmp_path_factory):
             rgb = Image(**rgb_fields)
             rgb.header.stamp, rgb.header.frame_id = stamp, "rgb_camera"
             rgb_pub.publish(rgb)
+            if i % 10 == 0:  # the RGB driver agrees with the images; the thermal driver claims another size
+                info_pubs["rgb"].publish(CameraInfo(width=640, height=480))
+                info_pubs["aux"].publish(CameraInfo(width=320, height=256))
             published_stamps.append((stamp.sec, stamp.nanosec))
             if i % 3 == 0 and not 70 <= i < 100:  # ~10 Hz thermal that stops for a second, then resumes
                 aux = Image(**array_to_image_fields(_thermal_16bit(frame.x), "16UC1"))
@@ -178,6 +184,8 @@ def test_diagnostics_report_rates_and_the_bad_inputs(live_run):
     assert int(values.get("sync_rgb_out_of_order", 0)) >= 1
     assert int(values.get("sync_rgb_without_aux", 0)) >= 1  # the thermal stream stopped
     assert int(values.get("init_rejected", 0)) >= 1
+    assert int(values.get("aux_camera_info_image_size", 0)) >= 1  # CameraInfo 320x256 vs 640x512 images
+    assert "rgb_camera_info_image_size" not in values and float(values["aux_camera_info_rate_hz"]) > 0
     assert "latency_ms_p95" in values
     assert statuses[-1].level == statuses[-1].WARN
 

@@ -35,7 +35,7 @@ class NodeStats:
 
     def tick(self, name: str) -> None:
         with self._lock:
-            self.rates[name].tick()
+            self.rates.setdefault(name, RateMeter()).tick()
 
     def count(self, name: str, amount: int = 1) -> None:
         with self._lock:

@@ -20,9 +20,10 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_srvs.srv import Trigger
 
+from mm_tracker.camera_info import CameraInfoState, camera_info_problems
 from mm_tracker.conversions import alignment_msg, target_msg
 from mm_tracker.debug_image import render_debug_image
 from mm_tracker.diagnostics import NodeStats
@@ -80,6 +81,7 @@ class TrackerNode(LifecycleNode):
         self._pending_box: list[float] | None = None
         self._last_warn: dict[str, float] = {}
         self._calibration = None
+        self._camera_info = {"rgb": CameraInfoState(), "aux": CameraInfoState()}
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
 
@@ -149,6 +151,11 @@ class TrackerNode(LifecycleNode):
             self.create_subscription(msg_type, "rgb/image" + suffix, self._on_rgb, qos),
             self.create_subscription(msg_type, "aux/image" + suffix, self._on_aux, qos),
         ]
+        if self.params["use_camera_info"]:
+            for stream in ("rgb", "aux"):
+                callback = (lambda s: lambda msg: self._on_camera_info(s, msg))(stream)
+                subscription = self.create_subscription(CameraInfo, f"{stream}/camera_info", callback, qos)
+                self._input_subscriptions.append(subscription)
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -234,6 +241,10 @@ class TrackerNode(LifecycleNode):
         self.stats.tick("aux")
         self._feed(self._sync.add_aux, msg, "aux")
 
+    def _on_camera_info(self, stream: str, msg: Any) -> None:
+        self.stats.tick(f"{stream}_camera_info")
+        self._camera_info[stream] = CameraInfoState(int(msg.width), int(msg.height), msg.header.frame_id)
+
     def _feed(self, add, msg: Any, stream: str) -> None:
         # Header-level checks here, so a bad message is counted even when the worker is busy.
         if isinstance(msg, Image):
@@ -294,9 +305,15 @@ class TrackerNode(LifecycleNode):
 
     def _check_size(self, image: np.ndarray, stream: str) -> None:
         """Images of another size than the calibration's make its homography wrong: count and warn."""
-        if self._calibration is None:
+        camera = None
+        if self._calibration is not None:
+            camera = self._calibration.rgb if stream == "rgb" else self._calibration.aux
+        calibration_size = (camera.width, camera.height) if camera is not None else None
+        image_size = (image.shape[1], image.shape[0])
+        for name, message in camera_info_problems(self._camera_info[stream], image_size, calibration_size):
+            self._degrade(f"{stream}_{name}", f"{stream}: {message}")
+        if camera is None:
             return
-        camera = self._calibration.rgb if stream == "rgb" else self._calibration.aux
         if image.shape[:2] != (camera.height, camera.width):
             self._degrade(
                 f"{stream}_size_mismatch",

@@ -44,6 +44,7 @@ SPECS: tuple[ParamSpec, ...] = (
         choices=("best_effort", "reliable"),
     ),
     ParamSpec("image_qos_depth", 1, "QoS history depth of the image subscriptions", low=1, high=100),
+    ParamSpec("use_camera_info", False, "subscribe rgb/camera_info and aux/camera_info and check their sizes"),
     ParamSpec("calibration_file", "", "rig calibration YAML (initial X->RGB homography); empty: identity"),
     ParamSpec("initial_box", [0.0], "x, y, width, height in RGB pixels to track from the first frame; [0] for none"),
     ParamSpec("thermal_range", [0.0], "fixed raw-count range [low, high] for 16-bit thermal; [0] for percentiles"),
