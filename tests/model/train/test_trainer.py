@@ -49,6 +49,14 @@ def test_alignment_stage_updates_only_the_alignment_branch(tmp_path, synthetic):
     assert (tmp_path / "run" / "tensorboard").is_dir()
 
 
+def test_validation_tracks_whole_sequences_with_the_evaluation_metrics(tmp_path, synthetic):
+    config = load_train_config(_config(tmp_path, synthetic, validation_sequences=[str(synthetic)]))
+    train(config, progress=False)
+    validation = torch.load(tmp_path / "run" / "last.pt", weights_only=True)["validation"]
+    assert {"seq_pr", "seq_npr", "seq_sr", "seq_align_corner_err_px"} <= set(validation)
+    assert 0 <= validation["seq_sr"] <= 1 and validation["seq_align_corner_err_px"] >= 0
+
+
 def test_resume_continues_from_the_saved_epoch(tmp_path, synthetic):
     config = load_train_config(_config(tmp_path, synthetic, stage="tracking", epochs=1))
     train(config, progress=False)

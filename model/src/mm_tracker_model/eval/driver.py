@@ -38,7 +38,7 @@ class EvalJob:
         return Path(checkpoint)
 
 
-def _new_run(item: EvalInput) -> SequenceRun:
+def new_run(item: EvalInput) -> SequenceRun:
     meta = item.meta()
     return SequenceRun(
         name=meta["sequence"],
@@ -59,7 +59,7 @@ def _net(checkpoint: Path) -> torch.nn.Module:
 
 
 def evaluate_one(item: EvalInput, job: EvalJob) -> SequenceRun:
-    run = _new_run(item)
+    run = new_run(item)
     scan = BagScan({}, {})
     if job.live:
         bag = item.to_bag(job.run_dir / "bags" / run.name)

@@ -35,6 +35,9 @@ class TrainConfig:
     real_rgb: RealRGBData | None = None
     samples_per_epoch: int = 256
     validation_samples: int = 32
+    # Whole sequences tracked by the engine after each epoch and scored like mm-tracker-eval (PR/NPR/SR,
+    # alignment corner error): mm-tracker-synth output folders (a root with seq_* or single sequences).
+    validation_sequences: tuple[str, ...] = ()
     epochs: int = 10
     batch_size: int = 8
     lr: float = 4e-4
@@ -65,8 +68,9 @@ def load_train_config(path: str | Path) -> TrainConfig:
         real = dict(data["real_rgb"])
         real["sequences"] = tuple(real.get("sequences", ()))
         data["real_rgb"] = RealRGBData(**real)
-    if "synthetic" in data:
-        data["synthetic"] = tuple(data["synthetic"])
+    for name in ("synthetic", "validation_sequences"):
+        if name in data:
+            data[name] = tuple(data[name])
     config = TrainConfig(**data)
     if config.stage not in STAGES:
         raise TrainConfigError(f"stage {config.stage!r} unknown; known: {', '.join(STAGES)}")

@@ -22,7 +22,12 @@ from tqdm import tqdm
 from mm_tracker_model.data.pseudo_aux import PseudoAuxSequence
 from mm_tracker_model.data.readers import read_sequence
 from mm_tracker_model.data.sampler import PairSampler, collate
+from mm_tracker_model.engine import EngineConfig
 from mm_tracker_model.errors import CheckpointError
+from mm_tracker_model.eval.driver import new_run
+from mm_tracker_model.eval.inputs import EvalInput
+from mm_tracker_model.eval.offline import OfflineConfig, run_offline
+from mm_tracker_model.eval.report import summarise
 from mm_tracker_model.geometry import homography as hg
 from mm_tracker_model.io.checkpoint import load_net, load_state, read_torch_file, save_checkpoint
 from mm_tracker_model.losses import LossWeights, alignment_loss, cxcywh_to_xyxy, mask_loss, tracking_loss
@@ -112,6 +117,28 @@ def validate(net: TrackerNet, sampler: PairSampler, samples: int, device: torch.
     return report
 
 
+def sequence_folders(roots: tuple[str, ...]) -> list[Path]:
+    folders = []
+    for root in map(Path, roots):
+        found = sorted(p for p in root.glob("seq_*") if (p / "meta.json").is_file())
+        folders += found or [root]
+    return folders
+
+
+@torch.no_grad()
+def validate_sequences(net: TrackerNet, folders: list[Path], device: torch.device) -> dict[str, float]:
+    """Track whole sequences with the engine and score them as mm-tracker-eval does (keys prefixed `seq_`)."""
+    net.eval()
+    runs = []
+    for folder in folders:
+        item = EvalInput(folder, "synthetic")
+        config = OfflineConfig(engine=EngineConfig(device=str(device)))
+        runs.append(run_offline(net, item.messages(), new_run(item), config))
+    net.train()
+    overall = summarise(runs)["overall"]
+    return {f"seq_{k}": float(overall[k]) for k in ("pr", "npr", "sr", "align_corner_err_px") if k in overall}
+
+
 def _initial_net(config: TrainConfig) -> TrackerNet:
     if config.init:
         net = load_net(config.init)
@@ -146,6 +173,7 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
         start_epoch = int(state["epoch"])
     model = DistributedDataParallel(net, find_unused_parameters=True) if world > 1 else net
     sampler = PairSampler(build_sequences(config), net.config)
+    validation_folders = sequence_folders(config.validation_sequences)
     writer = SummaryWriter(out / "tensorboard") if rank == 0 else None
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
     steps_per_epoch = max(1, config.samples_per_epoch // (config.batch_size * world))
@@ -172,6 +200,8 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
         scheduler.step()
         if rank == 0:
             metrics = validate(net, sampler, config.validation_samples, device)
+            if validation_folders:
+                metrics |= validate_sequences(net, validation_folders, device)
             for name, value in metrics.items():
                 writer.add_scalar(f"val/{name}", value, epoch)
             state = {
