@@ -31,8 +31,8 @@ class EvalJob:
     offline: OfflineConfig = field(default_factory=OfflineConfig)
     live_config: LiveConfig = field(default_factory=LiveConfig)
 
-    def resolved_checkpoint(self) -> Path:
-        checkpoint = self.checkpoint or default_checkpoint()
+    def resolved_checkpoint(self, modality: str = "thermal") -> Path:
+        checkpoint = self.checkpoint or default_checkpoint(modality)
         if checkpoint is None:
             raise MMTrackerError("no --checkpoint given and no default model is packaged (model/weights/)")
         return Path(checkpoint)
@@ -73,7 +73,7 @@ def evaluate_one(item: EvalInput, job: EvalJob) -> SequenceRun:
         if len(run.rgb_stamps) > 1:  # throughput over the replayed time: outputs per second of the bag at --rate
             run.wall_s = (run.rgb_stamps[-1] - run.rgb_stamps[0]) / 1e9 / job.live_config.rate
     else:
-        run = run_offline(_net(job.resolved_checkpoint()), item.messages(scan), run, job.offline)
+        run = run_offline(_net(job.resolved_checkpoint(run.modality)), item.messages(scan), run, job.offline)
     if scan.error:
         run.bag_error = scan.error
     if job.video:

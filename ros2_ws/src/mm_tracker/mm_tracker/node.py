@@ -207,7 +207,7 @@ class TrackerNode(LifecycleNode):
         return requested
 
     def _load_network(self):
-        checkpoint = self.params["checkpoint"] or default_checkpoint()
+        checkpoint = self.params["checkpoint"] or default_checkpoint(self.params["aux_modality"])
         if checkpoint:
             net = load_net(checkpoint)
         else:
