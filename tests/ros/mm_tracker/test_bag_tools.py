@@ -1,4 +1,4 @@
-"""bag_player / bag_recorder pieces that need no DDS: arguments, type names, schedule, clock, MCAP scan, QoS."""
+"""bag_player / bag_recorder pieces that need no DDS: arguments, type names, schedule, clock, publishers, QoS."""
 
 from __future__ import annotations
 
@@ -6,26 +6,30 @@ import ast
 import os
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from rosbags.highlevel import AnyReader
 from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin, Writer
 
 from mm_tracker import bag_player as player
 from mm_tracker import bag_recorder as recorder
+from mm_tracker_model.bags.read import BagError, RawMessage, iter_raw, open_scan
 from mm_tracker_model.bags.typestore import bag_typestore
 
 T0 = 1_700_000_000_000_000_000
 
 
-def write_bag(path: Path, n_images: int = 20, storage=StoragePlugin.MCAP) -> list[tuple[str, int, bytes]]:
-    """A bag of 64x48 images at 20 Hz plus a Box2D every 4th frame; returns (topic, t, data) in log-time order."""
+def write_bag(path: Path, n_images: int = 20, zstd: bool = False) -> list[tuple[str, int, bytes]]:
+    """An MCAP bag of 64x48 images at 20 Hz plus a Box2D every 4th frame; returns (topic, t, data) in log-time order."""
     store = bag_typestore()
     types = store.types
     written = []
-    with Writer(path, version=9, storage_plugin=storage) as writer:
+    writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP)
+    if zstd:
+        writer.set_compression(CompressionMode.STORAGE, CompressionFormat.ZSTD)
+    with writer:
         image_conn = writer.add_connection("/cam/image", "sensor_msgs/msg/Image", typestore=store)
         box_conn = writer.add_connection("/box", "mm_tracker_msgs/msg/Box2D", typestore=store)
         for i in range(n_images):
@@ -153,8 +157,8 @@ def test_play_pass_publishes_on_schedule_with_the_clock_before_each_message():
     start = published[0][1]
     assert [round(e[1] - start, 9) for e in published] == [0.0, 0.05, 0.2]
     assert [e[2:] for e in published] == [(t, d) for t, _, d in messages]
-    assert counts == Counter({"/a": 2, "/b": 1}) and result.error is None
-    assert result.wall_s == pytest.approx(0.2)
+    assert counts == Counter({"/a": 2, "/b": 1})
+    assert result == pytest.approx(0.2)
     for i, event in enumerate(events):
         if event[0] == "msg":  # the clock just before carries this message's bag time
             t = next(m[1] for m in messages if m[2] == event[3])
@@ -171,7 +175,7 @@ def test_play_pass_at_rate_two_takes_half_the_time():
     messages = [("/a", T0 + i * 100_000_000, b"x") for i in range(11)]
     slow, _, _ = run_pass(messages, rate=1.0)
     fast, events, _ = run_pass(messages, rate=2.0)
-    assert slow.wall_s == pytest.approx(1.0) and fast.wall_s == pytest.approx(0.5)
+    assert slow == pytest.approx(1.0) and fast == pytest.approx(0.5)
     between = [e for e in events if e[0] == "clock" and (e[2] - T0) % 100_000_000]
     start = next(e[1] for e in events if e[0] == "msg")
     for _, wall, value in between:
@@ -196,153 +200,103 @@ def test_play_pass_pause_publishes_the_start_time_and_no_clock_when_disabled():
     assert [e[0] for e in events] == ["msg", "msg"]
 
 
-def test_play_pass_stops_at_a_corrupt_message_after_publishing_the_earlier_ones():
-    def messages():
-        yield "/a", T0, b"0"
-        yield "/a", T0 + 10_000_000, b"1"
-        raise player.CorruptBag(2, "/a", "broken")
-
-    result, _, counts = run_pass(messages())
-    assert counts["/a"] == 2 and result.error is not None and result.error.index == 2
-    assert "message #2 (topic /a): broken" in str(result.error)
-
-
 def test_format_summary():
     line = player.format_summary(Counter({"/b": 2, "/a": 5}), 1.234, 1, ["/x"])
     assert line == "bag_player: published 7 messages in 1.23 s of playback (1 pass): /a 5, /b 2; skipped topics: /x"
 
 
-# ---- opening bags ----------------------------------------------------------------------------------------------
+# ---- bags and publishers ---------------------------------------------------------------------------------------
 
 
-def test_open_bag_reads_raw_messages_in_log_time_order(tmp_path):
-    written = write_bag(tmp_path / "bag")
-    source = player.open_bag(tmp_path / "bag")
-    try:
-        assert isinstance(source, player.ReaderSource) and source.note is None
-        assert source.topics == {"/cam/image": "sensor_msgs/msg/Image", "/box": "mm_tracker_msgs/msg/Box2D"}
-        assert list(source.messages(set(source.topics))) == written
-        assert list(source.messages({"/box"})) == [m for m in written if m[0] == "/box"]
-        assert list(source.messages(set())) == []
-    finally:
-        source.close()
-
-
-def test_open_bag_reads_sqlite3(tmp_path):
-    written = write_bag(tmp_path / "bag", n_images=5, storage=StoragePlugin.SQLITE3)
-    source = player.open_bag(tmp_path / "bag")
-    try:
-        assert list(source.messages(set(source.topics))) == written
-    finally:
-        source.close()
-
-
-def test_open_bag_rejects_missing_and_non_bag_paths(tmp_path):
-    with pytest.raises(player.BagInputError, match="no such bag"):
-        player.open_bag(tmp_path / "missing")
-    with pytest.raises(player.BagInputError, match="not a rosbag2 bag"):
-        player.open_bag(tmp_path)
+def test_check_bag_path_rejects_missing_and_non_bag_paths(tmp_path):
+    with pytest.raises(BagError, match="no such bag"):
+        player.check_bag_path(tmp_path / "missing")
+    with pytest.raises(BagError, match="not a rosbag2 bag"):
+        player.check_bag_path(tmp_path)
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(player.BagInputError, match="not a rosbag2 bag"):
-        player.open_bag(tmp_path / "notes.txt")
-    (tmp_path / "fake.mcap").write_bytes(b"not an mcap at all")
-    with pytest.raises(player.BagInputError, match="not an MCAP file"):
-        player.open_bag(tmp_path / "fake.mcap")
+    with pytest.raises(BagError, match="not a rosbag2 bag"):
+        player.check_bag_path(tmp_path / "notes.txt")
     (tmp_path / "old.bag").write_bytes(b"#ROSBAG V2.0\n")
-    with pytest.raises(player.BagInputError, match="ROS 1"):
-        player.open_bag(tmp_path / "old.bag")
+    with pytest.raises(BagError, match="ROS 1"):
+        player.check_bag_path(tmp_path / "old.bag")
+    (tmp_path / "fake.mcap").write_bytes(b"not an mcap at all")
+    player.check_bag_path(tmp_path / "fake.mcap")  # looks like one: open_scan tells
+    with pytest.raises(BagError, match="not an MCAP file"):
+        open_scan(tmp_path / "fake.mcap")
+    write_bag(tmp_path / "bag", n_images=1)
+    player.check_bag_path(tmp_path / "bag")
 
 
-def _truncate(bag: Path, fraction: float) -> None:
-    (mcap,) = bag.glob("*.mcap")
-    os.truncate(mcap, int(os.path.getsize(mcap) * fraction))
+class FakeNode:
+    """create_publisher / count_subscribers as rclpy's node; each publisher records what it published."""
+
+    def __init__(self, subscribers: int = 0) -> None:
+        self.subscribers, self.created = subscribers, {}
+
+    def create_publisher(self, msg_class, topic, qos):
+        sent = []
+        publisher = SimpleNamespace(
+            msg_class=msg_class, depth=qos.depth, sent=sent, publish=sent.append, get_subscription_count=lambda: 1
+        )
+        self.created[topic] = publisher
+        return publisher
+
+    def count_subscribers(self, topic: str) -> int:
+        return self.subscribers
 
 
-def test_scan_matches_the_indexed_reader_on_a_complete_file(tmp_path):
-    written = write_bag(tmp_path / "bag")
+def test_publishers_are_made_on_a_topics_first_message_and_skip_what_cannot_be_played(capsys):
+    from std_msgs.msg import String
+
+    node = FakeNode(subscribers=1)
+    publishers = player.Publishers(node, with_clock=True)
+    messages = [
+        RawMessage("/clock", "rosgraph_msgs/msg/Clock", T0, b"c"),
+        RawMessage("/x", "no_such_pkg_xyz/msg/Thing", T0 + 1, b"x"),
+        RawMessage("/a", "std_msgs/msg/String", T0 + 2, b"a0"),
+        RawMessage("/x", "no_such_pkg_xyz/msg/Thing", T0 + 3, b"x"),
+        RawMessage("/a", "std_msgs/msg/String", T0 + 4, b"a1"),
+    ]
+    assert list(publishers.playable(messages)) == [("/a", T0 + 2, b"a0"), ("/a", T0 + 4, b"a1")]
+    assert set(node.created) == {"/a"} and node.created["/a"].msg_class is String
+    assert node.created["/a"].depth == player.SMALL_DEPTH
+    assert publishers.skipped == ["/x"] and publishers.ignored == {"/clock", "/x"}
+    err = capsys.readouterr().err
+    assert err.count("skipping /x") == 1 and err.count("/clock is not replayed") == 1
+    publishers = player.Publishers(FakeNode(), with_clock=False)  # --clock-hz 0: the bag's /clock plays
+    assert [m[0] for m in publishers.playable(messages[:1])] == ["/clock"]
+
+
+def test_read_ahead_stops_once_the_awaited_topics_are_known(tmp_path):
+    write_bag(tmp_path / "bag", n_images=40)
     (mcap,) = (tmp_path / "bag").glob("*.mcap")
-    items = list(player.scan_mcap(mcap))
-    channels = {i.id: i for i in items if isinstance(i, player.McapChannel)}
-    assert {c.topic: c.msgtype for c in channels.values()} == {
-        "/cam/image": "sensor_msgs/msg/Image",
-        "/box": "mm_tracker_msgs/msg/Box2D",
-    }
-    scanned = [(channels[i.channel_id].topic, i.log_time, i.data) for i in items if isinstance(i, player.McapMessage)]
-    assert scanned == written
+    os.truncate(mcap, int(mcap.stat().st_size * 0.6))
+    scan = open_scan(tmp_path / "bag")
+    player.read_ahead(tmp_path / "bag", ["/box"], scan)
+    assert scan.topics == {"/cam/image": "sensor_msgs/msg/Image", "/box": "mm_tracker_msgs/msg/Box2D"}
+    assert scan.messages == 0 and scan.error is None  # the probe's count and error are its own
+    player.read_ahead(tmp_path / "bag", ["/never"], scan)  # to the cut, quietly
+    assert scan.error is None
 
 
-@pytest.mark.parametrize("fraction", [0.3, 0.6, 0.95])
-def test_truncated_mcap_plays_the_whole_messages_then_reports_the_cut_one(tmp_path, fraction):
-    written = write_bag(tmp_path / "bag", n_images=40)  # ~124 kB: one chunk, cut inside it
-    _truncate(tmp_path / "bag", fraction)
-    source = player.open_bag(tmp_path / "bag")
-    assert isinstance(source, player.ScanSource) and "sequentially" in source.note
-    assert set(source.topics) == {"/cam/image", "/box"}
-    played = []
-    with pytest.raises(player.CorruptBag) as info:
-        played.extend(source.messages(set(source.topics)))
-    assert played and played == written[: len(played)]
-    # Only what the cut took is lost (the images make up nearly all of the file).
-    assert len(played) >= int(len(written) * fraction) - 2
-    assert info.value.index == len(played)
-    assert info.value.topic == written[len(played)][0]
-    assert "truncated" in info.value.reason
-
-
-def test_truncated_large_chunks_keep_the_complete_chunks(tmp_path):
-    # Bigger images: rosbags closes a chunk every 1 MiB, so the cut falls after some whole chunks.
-    store = bag_typestore()
-    path = tmp_path / "big"
-    with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
-        conn = writer.add_connection("/note", "std_msgs/msg/String", typestore=store)
-        for i in range(12):
-            writer.write(conn, T0 + i, store.serialize_cdr(store.types["std_msgs/msg/String"](data=f"{i}" * 400_000),
-                                                           "std_msgs/msg/String"))  # fmt: skip
-    _truncate(path, 0.6)
-    source = player.open_bag(path)
-    played = []
-    with pytest.raises(player.CorruptBag) as info:
-        played.extend(source.messages({"/note"}))
-    assert [t for _, t, _ in played] == [T0 + i for i in range(len(played))] and 5 <= len(played) <= 8
-    assert info.value.index == len(played) and info.value.topic == "/note"
-
-
-def test_truncated_compressed_chunk_is_reported_and_complete_compressed_chunks_play(tmp_path):
-    path = tmp_path / "zstd"
-    store = bag_typestore()
-    writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP)
-    writer.set_compression(CompressionMode.STORAGE, CompressionFormat.ZSTD)
-    with writer:
-        conn = writer.add_connection("/note", "std_msgs/msg/String", typestore=store)
-        rng = np.random.default_rng(0)
-        for i in range(6):  # hex of random bytes: ~2:1 compression, so the truncation falls in a later chunk
-            msg = store.types["std_msgs/msg/String"](data=rng.bytes(450_000).hex())
-            writer.write(conn, T0 + i, store.serialize_cdr(msg, "std_msgs/msg/String"))
-    (mcap,) = path.glob("*.mcap")
-    items = list(player.scan_mcap(mcap))
-    assert sum(isinstance(i, player.McapMessage) for i in items) == 6
-    _truncate(path, 0.6)
-    source = player.open_bag(path)
-    played = []
-    with pytest.raises(player.CorruptBag) as info:
-        played.extend(source.messages({"/note"}))
-    assert 1 <= len(played) < 6 and info.value.index == len(played)
-    assert "truncated zstd chunk" in info.value.reason
-
-
-def test_open_bag_on_a_corrupt_mcap_without_messages(tmp_path):
-    write_bag(tmp_path / "bag")
-    _truncate(tmp_path / "bag", 0.001)  # only the magic and part of the header survive
-    source = player.open_bag(tmp_path / "bag")
-    with pytest.raises(player.CorruptBag) as info:
-        list(source.messages(set(source.topics)))
-    assert info.value.index == 0 and source.topics == {}
-
-
-def test_anyreader_is_what_the_player_uses_for_intact_bags(tmp_path):
-    write_bag(tmp_path / "bag", n_images=2)
-    with AnyReader([tmp_path / "bag"]) as reader:
-        assert reader.is2 and len(reader.connections) == 2
+@pytest.mark.parametrize("zstd", [False, True])
+def test_a_truncated_bag_plays_its_readable_messages_through_lazily_made_publishers(tmp_path, zstd):
+    written = write_bag(tmp_path / "bag", n_images=40, zstd=zstd)  # ~124 kB: one chunk, cut inside it
+    (mcap,) = (tmp_path / "bag").glob("*.mcap")
+    os.truncate(mcap, int(mcap.stat().st_size * 0.6))
+    scan = open_scan(tmp_path / "bag")
+    assert not scan.indexed
+    node = FakeNode()
+    result, events, counts = run_pass(player.Publishers(node, with_clock=True).playable(iter_raw(mcap, None, scan)))
+    played = [(e[2], e[3]) for e in events if e[0] == "msg"]
+    assert played == [(topic, data) for topic, _, data in written[: len(played)]]
+    if zstd:  # the images compress to one small chunk, whole before the cut; the cut is in the index after it
+        assert len(played) == len(written) and scan.error.startswith("message #50 (topic unknown): bag.mcap: truncated")
+        return
+    assert len(played) >= int(len(written) * 0.6) - 2 and sum(counts.values()) == len(played)
+    assert scan.error.startswith(f"message #{len(played)} (topic {written[len(played)][0]}): bag.mcap: truncated")
+    assert node.created["/cam/image"].depth == player.LARGE_DEPTH and node.created["/box"].depth == player.SMALL_DEPTH
+    assert result == pytest.approx((written[len(played) - 1][1] - T0) / 1e9)
 
 
 # ---- recorder ------------------------------------------------------------------------------------------------

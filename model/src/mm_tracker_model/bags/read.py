@@ -1,18 +1,29 @@
-"""Read a rosbag2 for evaluation: stream the camera messages, collect the ground truth and the tracker's outputs.
+"""Read a rosbag2: stream its messages (raw, or deserialised for evaluation), collect the ground truth.
 
 A bag without the expected topics is refused with the list of topics it has; a corrupt or truncated bag
-stops at the first unreadable message, which is reported, and everything before it is kept.
+stops at the first unreadable message, which is reported, and everything before it is kept. An MCAP file that
+rosbags cannot open (no summary at its end: the recording was cut short) is read record by record, in file order.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import struct
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, NamedTuple
 
 import numpy as np
+from mcap.data_stream import ReadDataStream
+from mcap.exceptions import EndOfFile, UnsupportedCompressionError
+from mcap.opcode import Opcode
+from mcap.records import Channel, Chunk, DataEnd, Message, Schema
+from mcap.stream_reader import StreamReader, breakup_chunk
+from mcap.writer import MCAP0_MAGIC
 from rosbags.highlevel import AnyReader
 
 from mm_tracker_model.bags.typestore import bag_typestore
@@ -33,6 +44,14 @@ class BagScan:
     topics: dict[str, str]  # topic -> msgtype
     messages: int = 0
     error: str | None = None  # the first unreadable message, when the bag is corrupt or truncated
+    indexed: bool = True  # False: MCAP read record by record; `topics` fills in as its channels are met
+
+
+class RawMessage(NamedTuple):
+    topic: str
+    msgtype: str
+    log_time: int  # ns
+    data: bytes  # serialised (CDR) as stored
 
 
 @dataclass
@@ -61,8 +80,8 @@ def _open(path: Path) -> AnyReader:
     path = Path(path)
     if not path.exists():
         raise BagError(f"bag {str(path)!r} does not exist")
-    reader = AnyReader([path], default_typestore=bag_typestore())
     try:
+        reader = AnyReader([path], default_typestore=bag_typestore())
         reader.open()
     except Exception as exc:  # rosbags raises several unrelated types for unreadable files
         raise BagError(f"cannot open bag {str(path)!r}: {exc}") from exc
@@ -104,9 +123,15 @@ def open_scan(path: Path, required: Iterable[str] = ()) -> BagScan:
     scan = BagScan(meta=_meta(path), topics={})
     try:
         reader = _open(path)
-    except BagError:
-        if not _mcap_files(path):
+    except BagError as exc:
+        files = _mcap_files(path)
+        if not files:
             raise
+        for file in files:
+            with open(file, "rb") as handle:
+                if handle.read(len(MCAP0_MAGIC)) != MCAP0_MAGIC:
+                    raise BagError(f"cannot open bag {str(path)!r}: {file.name} is not an MCAP file") from exc
+        scan.indexed = False
         return scan  # topics are known only while reading an unindexed file
     try:
         scan.topics = {c.topic: c.msgtype for c in reader.connections}
@@ -116,39 +141,38 @@ def open_scan(path: Path, required: Iterable[str] = ()) -> BagScan:
     return scan
 
 
+def _natural_key(path: Path) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
 def _mcap_files(path: Path) -> list[Path]:
-    return sorted(Path(path).glob("*.mcap")) if Path(path).is_dir() else []
+    """The MCAP files of a bag directory in split order (bag_2 before bag_10), or the MCAP file given."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(path.glob("*.mcap"), key=_natural_key)
+    return [path] if path.suffix == ".mcap" and path.is_file() else []
 
 
-def iter_messages(path: Path, topics: Iterable[str], scan: BagScan) -> Iterator[tuple[str, int, Any]]:
-    """(topic, log time ns, message) in log-time order for `topics`; a bad message ends it, noted in `scan`.
+def iter_raw(path: Path, topics: Iterable[str] | None, scan: BagScan) -> Iterator[RawMessage]:
+    """The serialised messages of `topics` (None: all) in log-time order (file order for an MCAP without its index).
 
-    An MCAP file without its footer (a recording cut short) cannot be indexed; it is read record by record.
+    A bad message ends it: `scan.error` names its index among those yielded and its topic where known.
     """
-    topics = set(topics)
-    try:
-        reader = _open(path)
-    except BagError:
-        yield from _iter_unindexed(_mcap_files(path), topics, scan)
-        return
-    try:
-        connections = [c for c in reader.connections if c.topic in topics]
-        iterator = reader.messages(connections=connections)
-        topic = "?"
-        while True:
+    with _reading(path, topics, scan) as (messages, _):
+        yield from messages
+
+
+def iter_messages(path: Path, topics: Iterable[str] | None, scan: BagScan) -> Iterator[tuple[str, int, Any]]:
+    """(topic, log time ns, message) as `iter_raw`, deserialised; a message that does not deserialise ends it too."""
+    with _reading(path, topics, scan) as (messages, deserialize):
+        for index, raw in enumerate(messages):
             try:
-                connection, log_time, raw = next(iterator)
-                topic = connection.topic
-                msg = reader.deserialize(raw, connection.msgtype)
-            except StopIteration:
+                msg = deserialize(raw.data, raw.msgtype)
+            except Exception as exc:  # the type store's errors for bytes that do not fit the type
+                scan.messages -= 1
+                scan.error = _describe(index, raw.topic, f"{type(exc).__name__}: {exc}")
                 return
-            except Exception as exc:  # a truncated chunk or a bad record: keep what was read
-                scan.error = f"message {scan.messages} (after {topic}): {type(exc).__name__}: {exc}"
-                return
-            scan.messages += 1
-            yield topic, log_time, msg
-    finally:
-        reader.close()
+            yield raw.topic, raw.log_time, msg
 
 
 def stream(path: Path, handlers: Handlers, required: Iterable[str] = ()) -> BagScan:
@@ -160,27 +184,166 @@ def stream(path: Path, handlers: Handlers, required: Iterable[str] = ()) -> BagS
     return scan
 
 
-def _iter_unindexed(files: list[Path], topics: set[str], scan: BagScan) -> Iterator[tuple[str, int, Any]]:
-    from mcap.records import Channel, Message, Schema
-    from mcap.stream_reader import StreamReader
+def _describe(index: int, topic: str | None, reason: str) -> str:
+    return f"message #{index} (topic {topic or 'unknown'}): {reason}"
 
-    store = bag_typestore()
-    schemas: dict[int, str] = {}
-    channels: dict[int, str] = {}
-    topic = "?"
+
+@contextmanager
+def _reading(
+    path: Path, topics: Iterable[str] | None, scan: BagScan
+) -> Iterator[tuple[Iterator[RawMessage], Callable[[bytes, str], Any]]]:
+    """The bag's raw messages, counted in `scan` up to the first bad one, and the deserialiser that fits them."""
+    wanted = None if topics is None else set(topics)
+    files, reader = [], None
+    try:
+        reader = _open(path)
+    except BagError:
+        files = _mcap_files(path)
+        if not files:
+            raise
+    if reader is None:
+        scan.indexed = False
+        yield _counted(_iter_unindexed(files, wanted, scan), scan), bag_typestore().deserialize_cdr
+        return
+    try:
+        yield _counted(_iter_indexed(reader, wanted), scan), reader.deserialize
+    finally:
+        reader.close()
+
+
+def _counted(messages: Iterator[RawMessage], scan: BagScan) -> Iterator[RawMessage]:
+    index = 0
+    while True:
+        try:
+            message = next(messages)
+        except StopIteration:
+            return
+        except _Damage as exc:
+            scan.error = _describe(index, exc.topic, exc.reason)
+            return
+        except Exception as exc:  # rosbags and sqlite3 raise various types for damaged storage
+            scan.error = _describe(index, None, f"{type(exc).__name__}: {exc}")
+            return
+        scan.messages += 1
+        index += 1
+        yield message
+
+
+def _iter_indexed(reader: AnyReader, topics: set[str] | None) -> Iterator[RawMessage]:
+    connections = [c for c in reader.connections if topics is None or c.topic in topics]
+    if connections:  # AnyReader reads every connection when given none
+        for connection, log_time, data in reader.messages(connections=connections):
+            yield RawMessage(connection.topic, connection.msgtype, log_time, bytes(data))
+
+
+# ---- MCAP without its index (the recorder died): the `mcap` package's stream reader, and what a cut leaves ----------
+
+
+class _Damage(Exception):
+    """Reading stopped here; `channel_id`: of the message record that was cut, where that is known."""
+
+    def __init__(self, reason: str, channel_id: int | None = None, chunk: Chunk | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.channel_id, self.chunk = reason, channel_id, chunk
+        self.topic: str | None = None
+
+
+DECOMPRESSORS = {"zstd": "zstandard", "lz4": "lz4"}  # chunk compression -> the Python package the mcap reader uses
+
+
+def _iter_unindexed(files: list[Path], topics: set[str] | None, scan: BagScan) -> Iterator[RawMessage]:
     for file in files:
+        schemas: dict[int, str] = {}
+        channels: dict[int, tuple[str, str]] = {}  # id -> topic, msgtype (ids are per file)
         with open(file, "rb") as handle:
             try:
-                for record in StreamReader(handle, emit_chunks=False).records:
+                for record in _data_records(handle):
                     if isinstance(record, Schema):
                         schemas[record.id] = record.name
                     elif isinstance(record, Channel):
-                        channels[record.id] = record.topic
-                        scan.topics[record.topic] = schemas.get(record.schema_id, "?")
-                    elif isinstance(record, Message) and channels.get(record.channel_id) in topics:
-                        topic = channels[record.channel_id]
-                        msg = store.deserialize_cdr(record.data, scan.topics[topic])
-                        scan.messages += 1
-                        yield topic, record.log_time, msg
-            except Exception as exc:  # the cut-off end of the file
-                scan.error = f"message {scan.messages} (after {topic}) in {file.name}: {type(exc).__name__} {exc}"
+                        channels[record.id] = (record.topic, schemas.get(record.schema_id, "?"))
+                        scan.topics.setdefault(record.topic, channels[record.id][1])
+                    elif isinstance(record, Message):
+                        if record.channel_id not in channels:
+                            raise _Damage(f"message on undeclared channel {record.channel_id}")
+                        topic, msgtype = channels[record.channel_id]
+                        if topics is None or topic in topics:
+                            yield RawMessage(topic, msgtype, record.log_time, record.data)
+            except _Damage as damage:
+                damage.topic = channels.get(damage.channel_id, (None,))[0]
+                damage.reason = f"{file.name}: {damage.reason}"
+                raise
+
+
+def _data_records(handle: IO[bytes]) -> Iterator[Any]:
+    """Schemas, channels and messages of an MCAP file's data section, chunks opened; _Damage where it breaks.
+
+    The complete messages of an uncompressed chunk cut short come before the damage is raised.
+    """
+    try:
+        for record in _whole_records(handle):
+            if isinstance(record, DataEnd):
+                return
+            yield from _chunk_records(record) if isinstance(record, Chunk) else (record,)
+    except _Damage as damage:
+        if damage.chunk is None:
+            raise
+        if damage.chunk.compression:
+            raise _Damage(f"truncated {damage.chunk.compression} chunk") from None
+        try:
+            yield from _whole_records(BytesIO(damage.chunk.data), skip_magic=True)
+        except _Damage as cut:  # always: a chunk's records end without a footer
+            raise _Damage("truncated chunk", cut.channel_id) from None
+
+
+def _chunk_records(chunk: Chunk) -> list:
+    if chunk.compression and chunk.compression not in DECOMPRESSORS:
+        raise _Damage(f"chunk compression {chunk.compression!r} is not supported")
+    try:
+        return breakup_chunk(chunk, validate_crc=True)
+    except UnsupportedCompressionError:
+        package = DECOMPRESSORS[chunk.compression]
+        raise _Damage(
+            f"cannot decompress a {chunk.compression} chunk: the Python package {package!r} is missing"
+        ) from None
+    except Exception as exc:  # the decoders' errors, a CRC mismatch, a malformed record
+        raise _Damage(f"bad {chunk.compression or 'uncompressed'} chunk: {type(exc).__name__}: {exc}") from None
+
+
+def _whole_records(handle: IO[bytes], *, skip_magic: bool = False) -> Iterator[Any]:
+    """The complete records of an MCAP stream, chunks unopened; _Damage at the first one cut short or malformed.
+
+    The damage carries what could be read of a cut record: a message's channel id, a chunk's header and partial data.
+    """
+    records = StreamReader(handle, skip_magic=skip_magic, emit_chunks=True).records
+    while True:
+        start = handle.tell()
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except (EndOfFile, struct.error):  # the stream stops inside this record, or before it
+            handle.seek(start)
+            cut = ReadDataStream(BytesIO(handle.read()))
+            damage = _Damage("truncated between records")
+            try:
+                opcode = cut.read1()
+                damage.reason = f"truncated {_record_name(opcode)} record"
+                cut.read8()
+                if opcode == Opcode.MESSAGE:
+                    damage.channel_id = cut.read2()
+                elif opcode == Opcode.CHUNK:
+                    damage.chunk = Chunk.read(cut)  # the data that is there
+            except (EndOfFile, struct.error, UnicodeDecodeError):
+                pass
+            raise damage from None
+        except Exception as exc:  # the mcap package's errors: bad magic, a record over its size limit, bad UTF-8
+            raise _Damage(f"{type(exc).__name__}: {exc}") from None
+        yield record
+
+
+def _record_name(opcode: int) -> str:
+    try:
+        return Opcode(opcode).name.lower().replace("_", " ")
+    except ValueError:
+        return f"0x{opcode:02x}"

@@ -1,8 +1,10 @@
 """bag_player: replays a rosbag2 (MCAP or SQLite3) over rclpy as raw CDR, with /clock, for installs without `ros2 bag`.
 
 Messages go out in log-time order at start + (t_k - t_0) / rate on the monotonic wall clock; /clock carries the bag
-time of each message just before it and advances at --clock-hz in between. Exit codes: 0 done, 1 the bag is corrupt
-from some message on (the earlier ones were published), 2 bad arguments or not a bag, 3 no subscribers in time.
+time of each message just before it and advances at --clock-hz in between. The bag is read by
+mm_tracker_model.bags.read: an MCAP file cut short (no index) is read record by record, in file order, and its topics
+get publishers as they appear. Exit codes: 0 done, 1 the bag is corrupt from some message on (the earlier ones were
+published), 2 bad arguments or not a (readable) bag, 3 no subscribers in time, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+
+from mm_tracker_model.bags.read import BagError, BagScan, RawMessage, iter_raw, open_scan
 
 EXIT_OK, EXIT_CORRUPT, EXIT_USAGE, EXIT_NO_SUBSCRIBERS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 CLOCK_TOPIC = "/clock"
@@ -33,22 +36,8 @@ LARGE_TYPES = frozenset(
     }
 )
 LARGE_DEPTH, SMALL_DEPTH = 10, 100
+MATCH_TIMEOUT_S = 2.0  # a publisher created mid-playback waits this long at most for its subscribers to match
 MSGTYPE_PATTERN = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)/(msg|srv|action)/([A-Za-z][A-Za-z0-9_]*)$")
-
-
-class BagInputError(Exception):
-    """The path is missing or is not a rosbag2 bag (exit 2)."""
-
-
-class CorruptBag(Exception):
-    """Reading stopped at message `index` (0-based, of the played stream) of `topic` (None when unknown)."""
-
-    def __init__(self, index: int, topic: str | None, reason: str) -> None:
-        super().__init__(index, topic, reason)
-        self.index, self.topic, self.reason = index, topic, reason
-
-    def __str__(self) -> str:
-        return f"bag unreadable from message #{self.index} (topic {self.topic or 'unknown'}): {self.reason}"
 
 
 # ---- pure pieces --------------------------------------------------------------------------------------------------
@@ -172,11 +161,6 @@ def clock_between(last_bag_ns: int, last_wall_s: float, now_s: float, rate: floa
     return min(last_bag_ns + round((now_s - last_wall_s) * rate * 1e9), next_bag_ns)
 
 
-class PassResult(NamedTuple):
-    wall_s: float  # from the first message to the last
-    error: CorruptBag | None  # where reading stopped early
-
-
 def play_pass(
     messages: Iterable[tuple[str, int, bytes]],
     publish: Callable[[str, bytes], None],
@@ -188,11 +172,10 @@ def play_pass(
     pause_s: float = 0.0,
     now: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> PassResult:
-    """Publishes one pass on schedule, up to the end of the bag or the first unreadable message."""
+) -> float:
+    """Publishes one pass on schedule; returns its wall seconds, from the first message to the last."""
     period = 1.0 / clock_hz if publish_clock is not None and clock_hz > 0 else None
     last_clock: int | None = None
-    error: CorruptBag | None = None
 
     def tick(value: int) -> None:
         nonlocal last_clock
@@ -200,15 +183,7 @@ def play_pass(
         publish_clock(last_clock)
 
     start = t0 = last_bag = last_wall = None
-    stream = iter(messages)
-    while True:
-        try:
-            topic, t, data = next(stream)
-        except StopIteration:
-            break
-        except CorruptBag as exc:
-            error = exc
-            break
+    for topic, t, data in messages:
         if t0 is None:
             t0 = t
             hold_until = now() + pause_s
@@ -227,7 +202,7 @@ def play_pass(
         publish(topic, data)
         counts[topic] += 1
         last_bag, last_wall = t, now()
-    return PassResult(0.0 if start is None else now() - start, error)
+    return 0.0 if start is None else now() - start
 
 
 def format_summary(counts: Counter, wall_s: float, passes: int, skipped: Sequence[str] = ()) -> str:
@@ -239,231 +214,17 @@ def format_summary(counts: Counter, wall_s: float, passes: int, skipped: Sequenc
     return line + (f"; skipped topics: {', '.join(skipped)}" if skipped else "")
 
 
-# ---- sequential MCAP scan (rosbags needs the summary at the end of the file, which a truncated file lacks) --------
-
-MCAP_MAGIC = b"\x89MCAP0\r\n"
-OP_FOOTER, OP_SCHEMA, OP_CHANNEL, OP_MESSAGE, OP_CHUNK, OP_DATA_END = 0x02, 0x03, 0x04, 0x05, 0x06, 0x0F
-
-
-class McapChannel(NamedTuple):
-    id: int
-    topic: str
-    msgtype: str
-
-
-class McapMessage(NamedTuple):
-    channel_id: int
-    log_time: int
-    data: bytes
-
-
-class McapScanError(Exception):
-    def __init__(self, reason: str, channel_id: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason, self.channel_id = reason, channel_id
-
-
-def _u16(buf: bytes, pos: int) -> int:
-    return int.from_bytes(buf[pos : pos + 2], "little")
-
-
-def _u64(buf: bytes, pos: int) -> int:
-    return int.from_bytes(buf[pos : pos + 8], "little")
-
-
-def _string(buf: bytes, pos: int) -> tuple[str, int]:
-    size = int.from_bytes(buf[pos : pos + 4], "little")
-    return bytes(buf[pos + 4 : pos + 4 + size]).decode(), pos + 4 + size
-
-
-def _record(op: int, body: bytes, schemas: dict[int, str]) -> McapChannel | McapMessage | None:
-    try:
-        if op == OP_SCHEMA:
-            schemas[_u16(body, 0)], _ = _string(body, 2)
-        elif op == OP_CHANNEL:
-            topic, _ = _string(body, 4)
-            return McapChannel(_u16(body, 0), topic, schemas.get(_u16(body, 2), ""))
-        elif op == OP_MESSAGE:
-            if len(body) < 22:
-                raise McapScanError(f"message record of {len(body)} bytes")
-            return McapMessage(_u16(body, 0), _u64(body, 6), bytes(body[22:]))
-    except (UnicodeDecodeError, IndexError) as exc:
-        raise McapScanError(f"malformed record 0x{op:02x}: {exc}") from None
-    return None
-
-
-def _records(buf: bytes) -> Iterator[tuple[int, bytes]]:
-    """(op, body) of the complete records in buf; McapScanError at an incomplete one."""
-    view, pos = memoryview(buf), 0
-    while pos < len(view):
-        if pos + 9 > len(view):
-            raise McapScanError(f"truncated record header ({len(view) - pos} of 9 bytes)")
-        op, size = view[pos], _u64(view, pos + 1)
-        body = view[pos + 9 : pos + 9 + size]
-        if len(body) < size:
-            channel = _u16(body, 0) if op == OP_MESSAGE and len(body) >= 2 else None
-            raise McapScanError(f"truncated record 0x{op:02x} ({len(body)} of {size} bytes)", channel)
-        yield op, body
-        pos += 9 + size
-
-
-def _chunk_items(body: bytes, truncated: bool, schemas: dict[int, str]) -> Iterator[McapChannel | McapMessage]:
-    from rosbags.rosbag2.storage_mcap import decompress  # validates size and CRC; handles zstd / lz4
-
-    if len(body) < 32:
-        raise McapScanError("truncated chunk header")
-    uncompressed_size, crc = _u64(body, 16), int.from_bytes(body[24:28], "little")
-    compression, pos = _string(body, 28)
-    records_size = _u64(body, pos)
-    records = body[pos + 8 : pos + 8 + records_size]
-    if truncated or len(records) < records_size:
-        if compression:
-            raise McapScanError(f"truncated {compression} chunk")
-        # An uncompressed chunk cut short still holds whole messages: play those, then report the cut one.
-        for op, record in _records(records):
-            if (item := _record(op, record, schemas)) is not None:
-                yield item
-        raise McapScanError("truncated chunk")
-    try:
-        raw = decompress(bytes(records), compression, uncompressed_size, crc)
-    except Exception as exc:  # ReaderError, or the zstd / lz4 decoders' own errors
-        raise McapScanError(f"chunk: {exc}") from None
-    items = [item for op, record in _records(raw) if (item := _record(op, record, schemas)) is not None]
-    yield from (item for item in items if isinstance(item, McapChannel))
-    # Log-time order within a chunk, like rosbags' indexed reader.
-    yield from sorted((item for item in items if isinstance(item, McapMessage)), key=lambda m: m.log_time)
-
-
-def scan_mcap(path: Path) -> Iterator[McapChannel | McapMessage]:
-    """Channels and messages of an MCAP file in file order, without its index; McapScanError at the first damage."""
-    schemas: dict[int, str] = {}
-    with path.open("rb") as stream:
-        if stream.read(8) != MCAP_MAGIC:
-            raise McapScanError("not an MCAP file (bad magic)")
-        while head := stream.read(9):
-            if len(head) < 9:
-                raise McapScanError(f"truncated record header at byte {stream.tell() - len(head)}")
-            op, size = head[0], _u64(head, 1)
-            if op in (OP_DATA_END, OP_FOOTER):
-                return
-            body = stream.read(size)
-            if op == OP_CHUNK:
-                yield from _chunk_items(body, len(body) < size, schemas)
-            elif len(body) < size:
-                channel = _u16(body, 0) if op == OP_MESSAGE and len(body) >= 2 else None
-                raise McapScanError(f"truncated record 0x{op:02x} ({len(body)} of {size} bytes)", channel)
-            elif (item := _record(op, body, schemas)) is not None:
-                yield item
-
-
-# ---- bag sources --------------------------------------------------------------------------------------------------
-
-
-def _natural_key(path: Path) -> list:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
-
-
-class ReaderSource:
-    """A bag rosbags can open: messages in log-time order from AnyReader, raw (never deserialised)."""
-
-    note = None
-
-    def __init__(self, reader) -> None:
-        self.reader = reader
-        self.topics = {c.topic: c.msgtype for c in reader.connections}
-
-    def messages(self, topics: set[str]) -> Iterator[tuple[str, int, bytes]]:
-        connections = [c for c in self.reader.connections if c.topic in topics]
-        if not connections:  # AnyReader reads every connection when given none
-            return
-        stream, index = self.reader.messages(connections=connections), 0
-        while True:
-            try:
-                connection, timestamp, data = next(stream)
-            except StopIteration:
-                return
-            except Exception as exc:  # rosbags and sqlite3 raise various types for damaged storage
-                raise CorruptBag(index, None, f"{type(exc).__name__}: {exc}") from exc
-            yield connection.topic, timestamp, bytes(data)
-            index += 1
-
-    def close(self) -> None:
-        self.reader.close()
-
-
-class ScanSource:
-    """MCAP files rosbags cannot open (no index: truncated, or the recorder died): read front to back."""
-
-    def __init__(self, files: Sequence[Path], reason: str) -> None:
-        self.files = list(files)
-        self.note = f"the bag's index is unreadable ({reason}); reading the MCAP file(s) sequentially"
-        self.topics: dict[str, str] = {}
-        for path in self.files:  # a first pass only for the channels, so publishers exist before playing
-            try:
-                for item in scan_mcap(path):
-                    if isinstance(item, McapChannel):
-                        self.topics.setdefault(item.topic, item.msgtype)
-            except McapScanError:
-                break
-
-    def messages(self, topics: set[str]) -> Iterator[tuple[str, int, bytes]]:
-        index = 0
-        for path in self.files:
-            channels: dict[int, McapChannel] = {}
-            try:
-                for item in scan_mcap(path):
-                    if isinstance(item, McapChannel):
-                        channels[item.id] = item
-                        continue
-                    channel = channels.get(item.channel_id)
-                    if channel is None:
-                        raise McapScanError(f"message on undeclared channel {item.channel_id}")
-                    if channel.topic in topics:
-                        yield channel.topic, item.log_time, item.data
-                        index += 1
-            except McapScanError as exc:
-                channel = channels.get(exc.channel_id) if exc.channel_id is not None else None
-                raise CorruptBag(index, channel.topic if channel else None, f"{path.name}: {exc.reason}") from None
-
-    def close(self) -> None:
-        pass
-
-
-def open_bag(path: Path) -> ReaderSource | ScanSource:
-    """BagInputError when `path` is missing or not a rosbag2 bag; CorruptBag when it is one that cannot be read."""
-    from rosbags.highlevel import AnyReader
-
+def check_bag_path(path: Path) -> None:
+    """BagError (exit 2) when `path` is missing or plainly not a rosbag2 bag; the rest is open_scan's to judge."""
     if not path.exists():
-        raise BagInputError(f"no such bag: {path}")
+        raise BagError(f"no such bag: {path}")
     if path.suffix == ".bag":
-        raise BagInputError(f"{path} is a ROS 1 bag; only rosbag2 (.mcap / .db3) holds CDR messages")
+        raise BagError(f"{path} is a ROS 1 bag; only rosbag2 (.mcap / .db3) holds CDR messages")
     if path.is_dir():
-        storage = sorted([*path.glob("*.mcap"), *path.glob("*.db3")], key=_natural_key)
-        if not storage and not (path / "metadata.yaml").is_file():
-            raise BagInputError(f"{path} is not a rosbag2 bag (no metadata.yaml, .mcap or .db3 files)")
-    elif path.suffix in (".mcap", ".db3"):
-        storage = [path]
-    else:
-        raise BagInputError(f"{path} is not a rosbag2 bag (expected a bag directory, or a .mcap or .db3 file)")
-    for file in storage:
-        if file.suffix == ".mcap":
-            with file.open("rb") as stream:
-                if stream.read(8) != MCAP_MAGIC:
-                    raise BagInputError(f"{file} is not an MCAP file")
-    reader = AnyReader([path])
-    try:
-        reader.open()
-    except Exception as exc:  # AnyReaderError mostly; missing files listed in metadata.yaml too
-        error = f"{type(exc).__name__}: {exc}"
-    else:
-        if not reader.is2:
-            reader.close()
-            raise BagInputError(f"{path} is not a rosbag2 bag")
-        return ReaderSource(reader)
-    mcaps = [file for file in storage if file.suffix == ".mcap"]
-    if mcaps and len(mcaps) == len(storage):
-        return ScanSource(mcaps, error)
-    raise CorruptBag(0, None, error)
+        if not any(path.glob("*.mcap")) and not any(path.glob("*.db3")) and not (path / "metadata.yaml").is_file():
+            raise BagError(f"{path} is not a rosbag2 bag (no metadata.yaml, .mcap or .db3 files)")
+    elif path.suffix not in (".mcap", ".db3"):
+        raise BagError(f"{path} is not a rosbag2 bag (expected a bag directory, or a .mcap or .db3 file)")
 
 
 # ---- the ROS shell ------------------------------------------------------------------------------------------------
@@ -494,45 +255,107 @@ def wait_for_subscribers(node, publishers: dict, topics: Sequence[str], timeout_
     return waiting
 
 
-def _play(options: PlayerOptions, source: ReaderSource | ScanSource, ros_argv: Sequence[str]) -> int:
+def read_ahead(path: Path, topics: Iterable[str], scan: BagScan) -> None:
+    """Reads a bag without its index until each of `topics` has been met (or to its end): their types in scan.topics."""
+    wanted = set(topics)
+    probe = BagScan(scan.meta, scan.topics)  # shares the dict the file's channels go to
+    for _ in iter_raw(path, None, probe):
+        if wanted <= probe.topics.keys():
+            break
+
+
+class Publishers:
+    """The player's publishers by topic: made up front for an indexed bag (or the topics read ahead of playing one
+    without its index), else on each topic's first message."""
+
+    def __init__(self, node, *, with_clock: bool) -> None:
+        self.node, self.with_clock = node, with_clock
+        self.by_topic: dict = {}
+        self.skipped: list[str] = []  # types that cannot be imported
+        self.ignored: set[str] = set()  # topics met and not played
+
+    def add(self, topic: str, msgtype: str) -> bool:
+        from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+        try:
+            msg_class = import_msg_class(msgtype)
+        except (ImportError, AttributeError, ValueError) as exc:
+            _warn(f"skipping {topic}: cannot import its type {msgtype!r} ({exc})")
+            self.skipped.append(topic)
+            return False
+        qos = QoSProfile(
+            history=HistoryPolicy.KEEP_LAST, depth=history_depth(msgtype), reliability=ReliabilityPolicy.RELIABLE
+        )
+        self.by_topic[topic] = self.node.create_publisher(msg_class, topic, qos)
+        return True
+
+    def offer(self, topic: str, msgtype: str) -> bool:
+        """Whether `topic` has a publisher; the first offer of a topic that can be played makes one."""
+        if topic not in self.by_topic and topic not in self.ignored:
+            chosen, warnings = select_topics({topic: msgtype}, (), with_clock=self.with_clock)
+            for warning in warnings:
+                _warn(warning)
+            if not chosen or not self.add(topic, msgtype):
+                self.ignored.add(topic)
+        return topic in self.by_topic
+
+    def playable(self, messages: Iterable[RawMessage]) -> Iterator[tuple[str, int, bytes]]:
+        """(topic, log time, data) of the messages that have a publisher; a topic met for the first time gets one."""
+        for message in messages:
+            new = message.topic not in self.by_topic
+            if self.offer(message.topic, message.msgtype):
+                if new:
+                    self._await_matches(message.topic)
+                yield message.topic, message.log_time, message.data
+
+    def _await_matches(self, topic: str) -> None:
+        # A new publisher's first message is lost to subscribers it has not matched yet (volatile durability).
+        deadline = time.monotonic() + MATCH_TIMEOUT_S
+        publisher = self.by_topic[topic]
+        while publisher.get_subscription_count() < self.node.count_subscribers(topic) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def _play(options: PlayerOptions, scan: BagScan, ros_argv: Sequence[str]) -> int:
     import rclpy
     from builtin_interfaces.msg import Time
     from rclpy.duration import Duration
-    from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
     from rclpy.signals import SignalHandlerOptions
     from rosgraph_msgs.msg import Clock
 
-    if source.note:
-        _warn(source.note)
-    if not source.topics:
+    with_clock = options.clock_hz > 0
+    if not scan.indexed:
+        _warn("the bag's index is unreadable; reading its MCAP file(s) record by record, topics as they appear")
+    elif not scan.topics:
         _warn(f"{options.bag} holds no topics")
         print(format_summary(Counter(), 0.0, 0), flush=True)
         return EXIT_OK
-    chosen, warnings = select_topics(source.topics, options.topics, with_clock=options.clock_hz > 0)
-    for warning in warnings:
-        _warn(warning)
 
     # Ctrl-C stays a KeyboardInterrupt, so the summary still prints.
     rclpy.init(args=list(ros_argv), signal_handler_options=SignalHandlerOptions.NO)
     node = rclpy.create_node("bag_player")
     try:
-        publishers, skipped = {}, []
-        for topic, msgtype in sorted(chosen.items()):
-            try:
-                msg_class = import_msg_class(msgtype)
-            except (ImportError, AttributeError, ValueError) as exc:
-                _warn(f"skipping {topic}: cannot import its type {msgtype!r} ({exc})")
-                skipped.append(topic)
-                continue
-            qos = QoSProfile(
-                history=HistoryPolicy.KEEP_LAST, depth=history_depth(msgtype), reliability=ReliabilityPolicy.RELIABLE
-            )
-            publishers[topic] = node.create_publisher(msg_class, topic, qos)
-        if not publishers:
-            _error("nothing to play (no topic left after --topics and importable types)")
-            return EXIT_USAGE
+        publishers = Publishers(node, with_clock=with_clock)
+        topics = options.topics or None
+        if scan.indexed:
+            chosen, warnings = select_topics(scan.topics, options.topics, with_clock=with_clock)
+            for warning in warnings:
+                _warn(warning)
+            for topic, msgtype in sorted(chosen.items()):
+                publishers.add(topic, msgtype)
+            if not publishers.by_topic:
+                _error("nothing to play (no topic left after --topics and importable types)")
+                return EXIT_USAGE
+            topics = set(publishers.by_topic)
+        elif options.wait_for_subscribers:
+            # A recorder subscribes once it sees a publisher, whose type it needs: publish the awaited topics first.
+            read_ahead(options.bag, options.wait_for_subscribers, scan)
+            for topic, msgtype in sorted(scan.topics.items()):
+                if topics is None or topic in topics:
+                    publishers.offer(topic, msgtype)
         publish_clock = None
-        if options.clock_hz > 0:
+        if with_clock:
             clock_publisher = node.create_publisher(
                 Clock, CLOCK_TOPIC, QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
             )
@@ -540,7 +363,7 @@ def _play(options: PlayerOptions, source: ReaderSource | ScanSource, ros_argv: S
             def publish_clock(t_ns: int) -> None:
                 clock_publisher.publish(Clock(clock=Time(sec=t_ns // 10**9, nanosec=t_ns % 10**9)))
 
-        waiting = wait_for_subscribers(node, publishers, options.wait_for_subscribers, options.wait_timeout)
+        waiting = wait_for_subscribers(node, publishers.by_topic, options.wait_for_subscribers, options.wait_timeout)
         if waiting:
             _error(f"no subscriber within {options.wait_timeout:g} s on: {', '.join(waiting)}")
             return EXIT_NO_SUBSCRIBERS
@@ -551,18 +374,18 @@ def _play(options: PlayerOptions, source: ReaderSource | ScanSource, ros_argv: S
             while True:
                 passes += 1
                 before = sum(counts.values())
-                result = play_pass(
-                    source.messages(set(publishers)),
-                    lambda topic, data: publishers[topic].publish(data),
+                read = BagScan(scan.meta, dict(scan.topics))
+                wall_s += play_pass(
+                    publishers.playable(iter_raw(options.bag, topics, read)),
+                    lambda topic, data: publishers.by_topic[topic].publish(data),
                     publish_clock,
                     rate=options.rate,
                     clock_hz=options.clock_hz,
                     counts=counts,
                     pause_s=options.start_paused_s if passes == 1 else 0.0,
                 )
-                wall_s += result.wall_s
-                if result.error is not None:
-                    _error(str(result.error))
+                if read.error is not None:
+                    _error(f"bag unreadable from {read.error}")
                     code = EXIT_CORRUPT
                     break
                 if not options.loop or sum(counts.values()) == before:
@@ -571,9 +394,9 @@ def _play(options: PlayerOptions, source: ReaderSource | ScanSource, ros_argv: S
             code = EXIT_INTERRUPTED
         if code != EXIT_INTERRUPTED:
             # Reliable delivery of the last messages before the publishers go away.
-            for publisher in publishers.values():
+            for publisher in publishers.by_topic.values():
                 publisher.wait_for_all_acked(Duration(seconds=2))
-        print(format_summary(counts, wall_s, passes, skipped), flush=True)
+        print(format_summary(counts, wall_s, passes, publishers.skipped), flush=True)
         return code
     finally:
         node.destroy_node()
@@ -590,22 +413,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     options = parse_args(remove_ros_args(argv)[1:])
     try:
-        source = open_bag(options.bag)
-    except BagInputError as exc:
+        check_bag_path(options.bag)
+        scan = open_scan(options.bag)
+    except BagError as exc:
         _error(str(exc))
         return EXIT_USAGE
-    except CorruptBag as exc:
-        _error(str(exc))
-        return EXIT_CORRUPT
     # SIGINT and SIGTERM end playback with the summary, also where the parent left SIGINT ignored (`cmd &` in a script).
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _interrupt)
     try:
-        return _play(options, source, argv)
+        return _play(options, scan, argv)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    finally:
-        source.close()
 
 
 if __name__ == "__main__":
