@@ -29,15 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def body() -> int:
-        checkpoint = args.checkpoint or default_checkpoint()
-        if checkpoint is None:
-            raise MMTrackerError("no --checkpoint given and no default model is packaged yet")
         folders = sorted(p for p in args.synthetic.iterdir() if (p / "meta.json").is_file())
         if not folders:
             raise MMTrackerError(f"{str(args.synthetic)!r} holds no synthetic sequences (seq_*/meta.json)")
+        sequences = [read_sequence(f, "synthetic") for f in folders]
+        checkpoint = args.checkpoint or default_checkpoint(sequences[0].modality)
+        if checkpoint is None:
+            raise MMTrackerError("no --checkpoint given and no default model is packaged yet")
         torch.manual_seed(0)
         net = load_net(checkpoint)
-        sequences = [read_sequence(f, "synthetic") for f in folders]
         reports = [evaluate(net, sequences, s, progress=not args.json).to_dict() for s in args.settings.split(",")]
         if args.json:
             print(json.dumps(reports, indent=2))
