@@ -68,15 +68,24 @@ def _first_truth(bag: Path, topics: BagTopics) -> tuple[np.ndarray, np.ndarray |
     return box, homography, rgb_size, x_size
 
 
-def _stop(process: subprocess.Popen, timeout: float = STOP_TIMEOUT_S) -> str:
+def _launch(command: list[str], log: Path) -> subprocess.Popen:
+    # Output goes straight to a file: a pipe read only at the end would fill up and block a chatty process.
+    with open(log, "w") as handle:
+        return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+
+
+def _stop(process: subprocess.Popen, timeout: float = STOP_TIMEOUT_S) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
     try:
-        output, _ = process.communicate(timeout=timeout)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
-        output, _ = process.communicate()
-    return output or ""
+        process.wait()
+
+
+def _tail(log: Path, chars: int = 3000) -> str:
+    return log.read_text(errors="replace")[-chars:] if log.is_file() else ""
 
 
 def run_live(bag: Path, work: Path, run: SequenceRun, config: LiveConfig, topics: BagTopics | None = None) -> Path:
@@ -111,19 +120,11 @@ def run_live(bag: Path, work: Path, run: SequenceRun, config: LiveConfig, topics
     ]
     if config.checkpoint is not None:
         node_params.append(f"checkpoint:={config.checkpoint}")
-    logs = {}
-    node = subprocess.Popen(
-        [str(executable("mm_tracker_node")), *sim, *[a for p in node_params for a in ("-p", p)]],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    recorder = subprocess.Popen(
-        [str(executable("bag_recorder")), "--out", str(result_bag), "--topics", *vars(results).values(), *sim],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    logs = {name: work / f"{run.name}_{name}.log" for name in ("node", "recorder", "player")}
+    node_cmd = [str(executable("mm_tracker_node")), *sim, *[a for p in node_params for a in ("-p", p)]]
+    node = _launch(node_cmd, logs["node"])
+    recorder_cmd = [str(executable("bag_recorder")), "--out", str(result_bag), "--topics", *vars(results).values()]
+    recorder = _launch([*recorder_cmd, *sim], logs["recorder"])
     try:
         player_cmd = [
             str(executable("bag_player")),
@@ -143,18 +144,19 @@ def run_live(bag: Path, work: Path, run: SequenceRun, config: LiveConfig, topics
             "--start-paused-s",
             str(START_PAUSE_S),
         ]
-        player = subprocess.run(player_cmd, capture_output=True, text=True, timeout=None)
-        logs["player"] = player.stdout + player.stderr
-        if player.returncode not in (0, 1):  # 1: a corrupt input bag, played up to the bad message
-            raise MMTrackerError(f"bag player failed ({player.returncode}):\n{logs['player'][-2000:]}")
+        with open(logs["player"], "w") as handle:
+            player = subprocess.run(player_cmd, stdout=handle, stderr=subprocess.STDOUT)
         if node.poll() is not None:
-            raise MMTrackerError(f"the node exited during the run:\n{_stop(node)[-3000:]}")
+            raise MMTrackerError(f"the node exited during the run ({node.returncode}):\n{_tail(logs['node'])}")
+        if player.returncode not in (0, 1):  # 1: a corrupt input bag, played up to the bad message
+            raise MMTrackerError(
+                f"bag player failed ({player.returncode}):\n{_tail(logs['player'], 2000)}\n"
+                f"node log ({logs['node']}):\n{_tail(logs['node'], 2000)}"
+            )
         time.sleep(config.settle_s)
     finally:
-        logs["recorder"] = _stop(recorder)
-        logs["node"] = _stop(node)
-        for name, text in logs.items():
-            (work / f"{run.name}_{name}.log").write_text(text)
+        _stop(recorder)
+        _stop(node)
     return result_bag
 
 
