@@ -86,3 +86,22 @@ def test_shards_split_inputs_without_overlap(tmp_path):
     assert len(parts[0]) == 3 and len(parts[1]) == 2
     with pytest.raises(Exception, match="i/n"):
         shard(items, "2/2")
+
+
+def test_bad_bag_options_and_live_workers_are_refused(data, tmp_path, capsys):
+    root, _ = data
+    args = ["--sequence", str(root / "seq_0000"), "--format", "synthetic", "--out", str(tmp_path / "b")]
+    assert make_bag.main([*args, "--aux-every", "0"]) == 2
+    assert "aux_every 0 >= 1" in capsys.readouterr().err and not (tmp_path / "b").exists()
+    live = ["--sequence", str(root / "seq_0000"), str(root / "seq_0001"), "--format", "synthetic", "--live"]
+    assert eval_cli.main([*live, "--workers", "2", "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    assert "--workers must be 1" in capsys.readouterr().err
+
+
+def test_inputs_with_the_same_sequence_name_are_refused(data, tmp_path, capsys):
+    root, checkpoint = data
+    for name in ("a", "b"):
+        make_bag.main(["--sequence", str(root / "seq_0000"), "--format", "synthetic", "--out", str(tmp_path / name)])
+    args = ["--bag", str(tmp_path / "a"), str(tmp_path / "b"), "--checkpoint", str(checkpoint), "--no-video"]
+    assert eval_cli.main([*args, "--out", str(tmp_path / "run"), "--quiet"]) == 2
+    assert "several inputs are named seq_0000" in capsys.readouterr().err

@@ -34,3 +34,19 @@ def test_offline_runs_are_deterministic(folder, tmp_path):
     first = evaluate_one(EvalInput(folder, "synthetic"), job).predictions()
     second = evaluate_one(EvalInput(folder, "synthetic"), job).predictions()
     np.testing.assert_array_equal(first, second)
+
+
+def test_initialisation_waits_for_the_first_pair_with_an_x_frame(folder, tmp_path):
+    from mm_tracker_model.bags.write import sequence_messages
+    from mm_tracker_model.data.synthetic import read_synthetic
+    from mm_tracker_model.eval.driver import _net
+    from mm_tracker_model.eval.offline import OfflineConfig, run_offline
+    from mm_tracker_model.eval.runs import SequenceRun
+
+    messages = [(n, m) for n, _, m in sequence_messages(read_synthetic(folder)) if n != "aux_info"]
+    auxes = [i for i, (n, _) in enumerate(messages) if n == "aux"]
+    # The thermal camera starts 3 frames (100 ms) late: RGB frames 0 and 1 have no X within the 50 ms slop.
+    messages = [m for i, m in enumerate(messages) if i not in auxes[:3]]
+    run = run_offline(_net(default_checkpoint()), messages[:60], SequenceRun("s", "thermal"), OfflineConfig())
+    assert run.drops["init_waiting_for_aux"] == 2
+    assert [s in run.outputs for s in run.rgb_stamps[:3]] == [False, False, True]

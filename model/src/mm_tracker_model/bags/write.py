@@ -35,6 +35,10 @@ class BagOptions:
     storage: str = "mcap"
     topics: BagTopics = field(default_factory=BagTopics)
 
+    def __post_init__(self) -> None:
+        if not (0 < self.rate_hz < 10_000) or self.aux_every < 1:
+            raise MMTrackerError(f"rate {self.rate_hz} Hz must be in (0, 10000) and aux_every {self.aux_every} >= 1")
+
 
 def aux_encoding(image: np.ndarray) -> str:
     if image.ndim == 3:
@@ -138,8 +142,6 @@ def sequence_meta(sequence: Sequence, options: BagOptions) -> dict:
 
 def sequence_messages(sequence: Sequence, options: BagOptions = BagOptions()) -> Iterator[tuple[str, int, Any]]:
     """(stream name, stamp ns, message) in bag order; ground truth before the images of the same stamp."""
-    if not options.rate_hz > 0 or options.aux_every < 1:
-        raise MMTrackerError(f"rate {options.rate_hz} Hz must be > 0 and aux_every {options.aux_every} >= 1")
     build = _Messages()
     for index, stamp in enumerate(rgb_stamps(len(sequence), options.rate_hz).tolist()):
         row, off_grid = divmod(index, sequence.gt_every)

@@ -54,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
             live_config=LiveConfig(device=args.device, checkpoint=args.checkpoint),
         )
         print(f"{'offline' if args.offline else 'live'} evaluation of {bag} ...", flush=True)
-        runs = evaluate_all([EvalInput(bag)], job, progress=False)
+        results = evaluate_all([EvalInput(bag)], job, progress=False)
         mode = "offline (in-process engine)" if args.offline else "live (mm_tracker_node over Fast DDS, sim time)"
-        summary = write_outputs(job, runs, {"mode": mode, "bag": str(bag)})
+        summary = write_outputs(job, results, {"mode": mode, "bag": str(bag)})
         overall = summary["overall"]
         print("\n" + "  ".join(f"{label} {overall[key]:.3f}" for key, label in TABLE if overall.get(key) is not None))
         p50, p95 = overall.get("latency_ms_p50"), overall.get("latency_ms_p95")

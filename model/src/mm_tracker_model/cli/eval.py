@@ -9,6 +9,7 @@ the node's outputs into a result bag and scores those. RUN_DIR receives metrics.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -92,17 +93,19 @@ def main(argv: list[str] | None = None) -> int:
             offline=OfflineConfig(engine=engine),
             live_config=LiveConfig(device=args.device, checkpoint=args.checkpoint),
         )
-        runs = evaluate_all(items, job, workers=args.workers, progress=not args.quiet)
+        results = evaluate_all(items, job, workers=args.workers, progress=not args.quiet)
         context = {
             "mode": "live (node over DDS, sim time)" if args.live else "offline (in-process engine)",
             "checkpoint": str(job.checkpoint or "packaged default"),
             "inputs": len(items),
         }
-        summary = write_outputs(job, runs, context, args.json)
+        summary = write_outputs(job, results, context, args.json)
         print(summary_table(summary))
         print(f"\nreport: {run_dir / 'summary.md'}  metrics: {run_dir / 'metrics.json'}")
         print(f"plots: {run_dir / 'plots'}  videos: {run_dir / 'videos'}")
-        return 0
+        for name, why in results.failed.items():
+            print(f"error: {name} was not evaluated: {why}", file=sys.stderr)
+        return 1 if results.failed else 0
 
     return run_cli(body)
 

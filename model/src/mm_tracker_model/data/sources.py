@@ -46,8 +46,9 @@ class MisalignSpec:
             except ValueError:
                 raise SequenceError(f"--misalign {key}={value!r} is not a number") from None
         spec = cls(**values)
-        if spec.drift < 0 or spec.jitter < 0 or not 0.2 <= spec.scale <= 2.0:
-            raise SequenceError(f"--misalign {text!r}: drift and jitter must be >= 0 and scale in [0.2, 2]")
+        finite = all(np.isfinite([spec.drift, spec.jitter, spec.scale]))
+        if not finite or spec.drift < 0 or spec.jitter < 0 or not 0.2 <= spec.scale <= 2.0 or spec.seed < 0:
+            raise SequenceError(f"--misalign {text!r}: drift, jitter finite >= 0, scale in [0.2, 2], seed >= 0")
         return spec
 
 
@@ -83,8 +84,10 @@ class MisalignedSequence:
         # misalignment.homography(t): new X pixels -> source X pixels.
         self.warps = [self.misalignment.homography(t) for t in range(len(sequence))]
         homographies = np.stack([known[t] @ self.warps[t] for t in range(len(sequence))])
-        pairs = zip(sequence.boxes_rgb, homographies, strict=False)
-        boxes_aux = np.stack([map_box(b, np.linalg.inv(h)) for b, h in pairs])
+        # Ground-truth row k belongs to frame k * gt_every (sparse VTUAV-style annotations).
+        rows = range(min(len(sequence.boxes_rgb), -(-len(sequence) // sequence.gt_every)))
+        step = sequence.gt_every
+        boxes_aux = np.stack([map_box(sequence.boxes_rgb[k], np.linalg.inv(homographies[k * step])) for k in rows])
         self.sequence = DerivedSequence.of(
             sequence, self.load_aux, homographies=homographies, boxes_aux=boxes_aux, registered=False
         )
@@ -110,4 +113,6 @@ def open_sequence(
         raise SequenceError(f"{format} sequence {sequence.name!r} has its own X stream; --pseudo-aux is for RGB-only")
     if spec is None:
         return sequence
+    if not sequence.registered:
+        raise SequenceError(f"{format} is not registered (X is not aligned to RGB): --misalign needs aligned input")
     return MisalignedSequence(sequence, spec).sequence

@@ -75,7 +75,8 @@ def evaluate_one(item: EvalInput, job: EvalJob) -> SequenceRun:
     else:
         run = run_offline(_net(job.resolved_checkpoint(run.modality)), item.messages(scan), run, job.offline)
     if scan.error:
-        run.bag_error = scan.error
+        run.bag_error = "; ".join(e for e in (run.bag_error, f"input bag: {scan.error}") if e)
+    run.score()  # fails here, named, when there is nothing to score (no output, no matching ground truth)
     if job.video:
         report.write_video(job.run_dir / "videos" / f"{run.name}.mp4", run, item.messages(BagScan({}, {})))
     return run
@@ -96,18 +97,46 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def evaluate_all(items: list[EvalInput], job: EvalJob, workers: int = 1, progress: bool = True) -> list[SequenceRun]:
+@dataclass
+class EvalResults:
+    runs: list[SequenceRun]
+    failed: dict[str, str]  # input -> why it could not be evaluated (the others are still scored)
+
+
+def _label(item: EvalInput) -> str:
+    return str(item.path)
+
+
+def evaluate_all(items: list[EvalInput], job: EvalJob, workers: int = 1, progress: bool = True) -> EvalResults:
+    """Every input; one that fails is recorded with its reason and the rest are still evaluated."""
+    if job.live and workers > 1:
+        raise MMTrackerError("--live runs one node on one ROS domain: --workers must be 1")
     job.run_dir.mkdir(parents=True, exist_ok=True)
     if not job.live:
         job.resolved_checkpoint()  # fail before any work
+    results = EvalResults([], {})
+
+    def collect(item: EvalInput, outcome) -> None:
+        try:
+            results.runs.append(outcome())
+        except (MMTrackerError, ValueError, OSError) as exc:
+            results.failed[_label(item)] = f"{type(exc).__name__}: {exc}"
+
     if workers <= 1 or len(items) <= 1:
-        return [evaluate_one(item, job) for item in tqdm(items, desc="sequences", disable=not progress)]
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(
-        workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(threads,)
-    ) as pool:
-        futures = [pool.submit(evaluate_one, item, job) for item in items]
-        return [f.result() for f in tqdm(futures, desc="sequences", disable=not progress)]
+        for item in tqdm(items, desc="sequences", disable=not progress):
+            collect(item, lambda item=item: evaluate_one(item, job))
+    else:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        context = get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
+            futures = [(item, pool.submit(evaluate_one, item, job)) for item in items]
+            for item, future in tqdm(futures, desc="sequences", disable=not progress):
+                collect(item, future.result)
+    names = [run.name for run in results.runs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise MMTrackerError(f"several inputs are named {', '.join(duplicates)}: give each sequence a distinct name")
+    return results
 
 
 def shard(items: list[EvalInput], spec: str | None) -> list[EvalInput]:
@@ -123,8 +152,14 @@ def shard(items: list[EvalInput], spec: str | None) -> list[EvalInput]:
     return sorted(items, key=lambda i: str(i.path))[index::count]
 
 
-def write_outputs(job: EvalJob, runs: list[SequenceRun], context: dict, json_file: Path | None = None) -> dict:
+def write_outputs(job: EvalJob, results: EvalResults, context: dict, json_file: Path | None = None) -> dict:
+    if not results.runs:
+        failures = "\n".join(f"  {k}: {v}" for k, v in results.failed.items())
+        raise MMTrackerError(f"no input could be evaluated:\n{failures}")
+    runs = results.runs
     summary = report.summarise(runs)
+    if results.failed:
+        summary["failed"] = results.failed
     report.write_metrics(job.run_dir, summary, json_file)
     report.write_result_files(job.run_dir, runs)
     report.write_plots(job.run_dir, runs)

@@ -53,7 +53,7 @@ def _first_truth(bag: Path, topics: BagTopics) -> tuple[np.ndarray, np.ndarray |
     box = homography = rgb_size = x_size = None
     wanted = [topics.gt_target, topics.gt_alignment, topics.rgb, topics.aux]
     for topic, _, msg in iter_messages(bag, wanted, BagScan({}, {})):
-        if topic == topics.gt_target and box is None:
+        if topic == topics.gt_target and box is None and msg.state != 0 and msg.box.width > 0 and msg.box.height > 0:
             box = box_array(msg.box)
         elif topic == topics.gt_alignment and homography is None:
             homography = np.array(msg.homography, dtype=np.float64).reshape(3, 3)
@@ -121,13 +121,15 @@ def run_live(bag: Path, work: Path, run: SequenceRun, config: LiveConfig, topics
     if config.checkpoint is not None:
         node_params.append(f"checkpoint:={config.checkpoint}")
     logs = {name: work / f"{run.name}_{name}.log" for name in ("node", "recorder", "player")}
-    node_cmd = [str(executable("mm_tracker_node")), *sim, *[a for p in node_params for a in ("-p", p)]]
-    node = _launch(node_cmd, logs["node"])
-    recorder_cmd = [str(executable("bag_recorder")), "--out", str(result_bag), "--topics", *vars(results).values()]
-    recorder = _launch([*recorder_cmd, *sim], logs["recorder"])
+    node_exe, recorder_exe, player_exe = (executable(n) for n in ("mm_tracker_node", "bag_recorder", "bag_player"))
+    node_cmd = [str(node_exe), *sim, *[a for p in node_params for a in ("-p", p)]]
+    recorder_cmd = [str(recorder_exe), "--out", str(result_bag), "--topics", *vars(results).values(), *sim]
+    processes: list[subprocess.Popen] = []
     try:
+        processes.append(node := _launch(node_cmd, logs["node"]))
+        processes.append(recorder := _launch(recorder_cmd, logs["recorder"]))
         player_cmd = [
-            str(executable("bag_player")),
+            str(player_exe),
             str(bag),
             "--rate",
             str(config.rate),
@@ -144,8 +146,9 @@ def run_live(bag: Path, work: Path, run: SequenceRun, config: LiveConfig, topics
             "--start-paused-s",
             str(START_PAUSE_S),
         ]
-        with open(logs["player"], "w") as handle:
-            player = subprocess.run(player_cmd, stdout=handle, stderr=subprocess.STDOUT)
+        processes.append(player := _launch(player_cmd, logs["player"]))
+        while player.poll() is None and node.poll() is None:  # a node that dies at start-up ends the wait
+            time.sleep(0.5)
         if node.poll() is not None:
             raise MMTrackerError(f"the node exited during the run ({node.returncode}):\n{_tail(logs['node'])}")
         if player.returncode not in (0, 1):  # 1: a corrupt input bag, played up to the bad message
@@ -155,8 +158,10 @@ def run_live(bag: Path, work: Path, run: SequenceRun, config: LiveConfig, topics
             )
         time.sleep(config.settle_s)
     finally:
-        _stop(recorder)
-        _stop(node)
+        for process in reversed(processes):
+            _stop(process)
+    if recorder.returncode not in (0, -signal.SIGINT):
+        raise MMTrackerError(f"bag_recorder failed ({recorder.returncode}):\n{_tail(logs['recorder'])}")
     return result_bag
 
 

@@ -19,7 +19,7 @@ import torch
 from mm_tracker_model.bags.read import stamp_ns
 from mm_tracker_model.engine import EngineConfig, Tracker
 from mm_tracker_model.engine.tracker import TrackState
-from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.errors import EngineInputError, MMTrackerError
 from mm_tracker_model.eval.runs import FrameOutput, SequenceRun
 from mm_tracker_model.streams.image_msgs import aux_from_message, rgb_from_message
 from mm_tracker_model.streams.sync_policy import SyncedPair, SyncPolicy
@@ -59,10 +59,15 @@ class OfflineRunner:
             start = time.perf_counter()
             try:
                 rgb = rgb_from_message(pair.rgb)
-                aux = aux_from_message(pair.aux, self.run.modality, None)[0] if pair.aux is not None else None
             except (MMTrackerError, ValueError):
-                self.run.drops["bad_image"] += 1
+                self.run.drops["rgb_bad_image"] += 1
                 continue
+            aux = None
+            if pair.aux is not None:
+                try:  # an unusable X frame runs RGB-only, as in the node
+                    aux = aux_from_message(pair.aux, self.run.modality, None)[0]
+                except (MMTrackerError, ValueError):
+                    self.run.drops["aux_bad_image"] += 1
             if self.tracker.state == TrackState.IDLE and not self._initialize(pair.rgb_stamp, rgb, aux):
                 continue
             result = self.tracker.track(rgb, aux)
@@ -80,8 +85,15 @@ class OfflineRunner:
         if box is None or not np.isfinite(box).all() or box[2] <= 0 or box[3] <= 0:
             self.run.drops["before_init"] += 1
             return False
+        if aux is None:  # as the node does: start on the first pair that has an X frame
+            self.run.drops["init_waiting_for_aux"] += 1
+            return False
         calibration = self.run.truth.homographies.get(stamp, self.config.calibration)
-        self.tracker.initialize(rgb, aux, box, calibration if calibration is not None else np.eye(3))
+        try:
+            self.tracker.initialize(rgb, aux, box, calibration if calibration is not None else np.eye(3))
+        except EngineInputError:
+            self.run.drops["init_rejected"] += 1
+            return False
         return True
 
     def finish(self) -> SequenceRun:

@@ -13,6 +13,7 @@ import matplotlib
 import numpy as np
 
 from mm_tracker_model.bags.read import stamp_ns
+from mm_tracker_model.errors import MMTrackerError
 from mm_tracker_model.eval.metrics import PR_THRESHOLDS, SR_THRESHOLDS
 from mm_tracker_model.eval.runs import SequenceRun
 from mm_tracker_model.eval.toolkits import pool
@@ -51,13 +52,13 @@ def summarise(runs: list[SequenceRun]) -> dict[str, Any]:
         if len(errors):
             entry["align_corner_err_px"] = float(errors.mean())
         entry.update(_timing([run]))
-        entry["drops"] = dict(run.drops)
+        entry["drops"] = run.frames_without_output()  # RGB frames with no tracker output of their own
+        entry["events"] = dict(run.drops)  # why: sync drops, skipped before initialisation, RGB-only frames...
         if run.bag_error:
             entry["bag_error"] = run.bag_error
         sequences[run.name] = entry
     overall: dict[str, Any] = {}
-    rgbt_toolkit = "vtuav" if any(r.gt_every > 1 for r in runs) else "rgbt234"
-    for kind, toolkit in (("tracking", "lasher"), ("rgbt", rgbt_toolkit)):
+    for kind, toolkit in (("tracking", "lasher"), ("rgbt", "rgbt234")):
         group = {name: s[kind] for name, s in scored.items() if kind in s}
         if group:
             overall.update(pool(toolkit, group).overall)
@@ -65,7 +66,7 @@ def summarise(runs: list[SequenceRun]) -> dict[str, Any]:
     if len(errors):
         overall["align_corner_err_px"] = float(errors.mean())
     overall.update(_timing(runs))
-    overall["drops"] = int(sum(sum(r.drops.values()) for r in runs))
+    overall["drops"] = int(sum(r.frames_without_output() for r in runs))
     experts: dict[str, Counter] = {}
     for run in runs:
         for output in run.outputs.values():
@@ -95,8 +96,7 @@ def summary_table(summary: dict[str, Any]) -> str:
     lines = ["| sequence | " + " | ".join(keys) + " | drops |", "|---" * (len(keys) + 2) + "|"]
     rows = [*summary["sequences"].items(), ("**overall**", summary["overall"])]
     for name, entry in rows:
-        drops = entry["drops"] if isinstance(entry["drops"], int) else sum(entry["drops"].values())
-        lines.append(f"| {name} | " + " | ".join(_fmt(entry.get(k)) for k in keys) + f" | {drops} |")
+        lines.append(f"| {name} | " + " | ".join(_fmt(entry.get(k)) for k in keys) + f" | {entry['drops']} |")
     return "\n".join(lines)
 
 
@@ -105,6 +105,9 @@ def write_summary(run_dir: Path, summary: dict[str, Any], context: dict[str, Any
     lines += [f"- {key}: `{value}`" for key, value in context.items()]
     lines += ["", summary_table(summary), "", "Expert choices per alignment stage:", ""]
     lines += [f"- {stage}: {counts}" for stage, counts in summary["experts"].items()]
+    failed = [f"- {name}: {why}" for name, why in summary.get("failed", {}).items()]
+    if failed:
+        lines += ["", "Not evaluated:", "", *failed]
     errors = [f"- {name}: {s['bag_error']}" for name, s in summary["sequences"].items() if "bag_error" in s]
     if errors:
         lines += ["", "Unreadable bag data (scored up to the first bad message):", "", *errors]
@@ -138,7 +141,7 @@ def write_plots(run_dir: Path, runs: list[SequenceRun]) -> None:
         errors = run.alignment_errors()
         if len(errors) == len(frames) and len(errors):
             alignment.plot(frames, errors)
-        alignment.set(ylabel="corner error (X px)", title=run.name)
+        alignment.set(ylabel="corner error (px)", title=run.name)
         score.plot(frames, [run.outputs[run.rgb_stamps[i]].score for i in frames])
         score.set(xlabel="frame", ylabel="score", ylim=(0, 1))
         for axis in (alignment, score):
@@ -157,33 +160,51 @@ def _draw_box(image: np.ndarray, box: np.ndarray | None, colour: tuple[int, int,
 
 
 def write_video(path: Path, run: SequenceRun, messages: Iterable[tuple[str, Any]], fps: float = 30.0) -> Path | None:
-    """RGB with the predicted (green) and true (red) boxes, X overlaid through the estimated homography."""
-    writer, latest_aux, held = None, None, None
+    """RGB with the predicted (green) and true (red) boxes, X overlaid through the estimated homography.
+
+    Frames that do not decode are skipped; frames of another size are resized to the first frame's.
+    """
+    writer, size, latest_aux, held = None, None, None, None
     path.parent.mkdir(parents=True, exist_ok=True)
-    for name, msg in messages:
-        if name == "aux":
-            latest_aux = msg
-            continue
-        if name != "rgb":
-            continue
-        stamp = stamp_ns(msg.header)
-        rgb = rgb_from_message(msg)
-        output = run.outputs.get(stamp) or held
-        held = output
-        frame = rgb.copy()
-        if output is not None and output.homography is not None and latest_aux is not None:
-            aux = aux_from_message(latest_aux, run.modality, None)[0]
+    try:
+        for name, msg in messages:
+            if name == "aux":
+                latest_aux = msg
+                continue
+            if name != "rgb":
+                continue
+            stamp = stamp_ns(msg.header)
+            held = run.outputs.get(stamp) or held
+            try:
+                frame = _annotated_frame(run, stamp, rgb_from_message(msg), latest_aux, held)
+            except (MMTrackerError, ValueError):
+                continue
+            if writer is None:
+                size = (frame.shape[1], frame.shape[0])
+                writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+                if not writer.isOpened():
+                    return None
+            if (frame.shape[1], frame.shape[0]) != size:
+                frame = cv2.resize(frame, size)
+            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    finally:
+        if writer is not None:
+            writer.release()
+    return path if writer is not None else None
+
+
+def _annotated_frame(run: SequenceRun, stamp: int, rgb: np.ndarray, aux_msg: Any, output) -> np.ndarray:
+    frame = rgb.copy()
+    if output is not None and output.homography is not None and aux_msg is not None:
+        try:
+            aux = aux_from_message(aux_msg, run.modality, None)[0]
             overlay = warp_image(aux, output.homography, rgb.shape[1], rgb.shape[0])
             frame = cv2.addWeighted(frame, 0.65, overlay, 0.35, 0)
-        _draw_box(frame, run.truth.boxes.get(stamp), (255, 0, 0), "truth")
-        _draw_box(frame, None if output is None else output.box, (0, 255, 0), "mm_tracker")
-        if writer is None:
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (rgb.shape[1], rgb.shape[0]))
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    if writer is None:
-        return None
-    writer.release()
-    return path
+        except (MMTrackerError, ValueError):
+            pass  # an unusable X frame: the RGB frame alone
+    _draw_box(frame, run.truth.boxes.get(stamp), (255, 0, 0), "truth")
+    _draw_box(frame, None if output is None else output.box, (0, 255, 0), "mm_tracker")
+    return frame
 
 
 def write_metrics(run_dir: Path, summary: dict[str, Any], json_file: Path | None = None) -> Path:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from mm_tracker_model.bags.read import GroundTruth
+from mm_tracker_model.errors import MMTrackerError
 from mm_tracker_model.eval.toolkits import SequenceResult, score_sequence
 from mm_tracker_model.geometry import homography as hg
 
@@ -44,6 +45,7 @@ class SequenceRun:
     node_latency_ms: dict[str, float] = field(default_factory=dict)  # live: the node's own p50/p95
 
     def predictions(self) -> np.ndarray:
+        """One box per RGB frame; a frame without output keeps the previous box (NaN before the first)."""
         boxes, previous = [], np.full(4, np.nan)
         for stamp in self.rgb_stamps:
             output = self.outputs.get(stamp)
@@ -52,13 +54,26 @@ class SequenceRun:
             boxes.append(previous)
         return np.array(boxes).reshape(-1, 4)
 
+    def scored_frames(self) -> list[int]:
+        """Indices of the RGB frames that carry a ground-truth message (every frame, or the sparse ones).
+
+        Frames with no message at all are left out rather than scored as 'target absent', which the toolkits
+        count as precision hits.
+        """
+        frames = [i for i, stamp in enumerate(self.rgb_stamps) if stamp in self.truth.boxes]
+        if not frames:
+            raise MMTrackerError(f"sequence {self.name!r}: no ground-truth message matches any RGB frame's stamp")
+        return frames
+
     def ground_truth(self, boxes: dict[int, np.ndarray]) -> np.ndarray:
-        """Rows in toolkit order: every frame, or every gt_every-th frame for sparse ground truth."""
-        stamps = self.rgb_stamps[:: self.gt_every]
-        return np.array([boxes.get(s, np.full(4, np.nan)) for s in stamps]).reshape(-1, 4)
+        nan = np.full(4, np.nan)
+        return np.array([boxes.get(self.rgb_stamps[i], nan) for i in self.scored_frames()]).reshape(-1, 4)
+
+    def frames_without_output(self) -> int:
+        return sum(1 for stamp in self.rgb_stamps if stamp not in self.outputs)
 
     def alignment_errors(self) -> np.ndarray:
-        """Corner error (X pixels) of each output frame whose true homography is known."""
+        """Corner error (RGB pixels: X's corners mapped by both homographies) where the true one is known."""
         if self.x_size is None:
             return np.zeros(0)
         errors = []
@@ -72,20 +87,19 @@ class SequenceRun:
     def latencies(self) -> np.ndarray:
         return np.array([o.latency_ms for o in self.outputs.values() if o.latency_ms is not None])
 
-    def toolkit(self) -> str:
-        return "vtuav" if self.gt_every > 1 else "lasher"
-
     def score(self) -> dict[str, SequenceResult]:
-        """`tracking` with the toolkit's convention; `rgbt` (MPR/MSR) when both registered ground truths exist."""
-        predictions = self.predictions()
-        self.drops["no_output"] = sum(1 for s in self.rgb_stamps if s not in self.outputs)
+        """`tracking` (LasHeR conventions); `rgbt` (MPR/MSR) when both registered ground truths exist.
+
+        Sparse ground truth (VTUAV: every 10th frame) is scored on the annotated frames only, which is the
+        VTUAV toolkit's subsampling of the results.
+        """
+        if not self.outputs:
+            raise MMTrackerError(f"sequence {self.name!r}: the tracker produced no output (never initialised?)")
+        predictions = self.predictions()[self.scored_frames()]
         scores = {}
-        if self.toolkit() == "vtuav":
-            gts = [self.ground_truth(self.truth.boxes), self.ground_truth(self.truth.boxes_x)]
-            scores["rgbt"] = score_sequence("vtuav", predictions, gts)
-            return scores
-        scores["tracking"] = score_sequence("lasher", predictions, self.ground_truth(self.truth.boxes))
-        if self.registered and self.truth.boxes_x:
+        if self.gt_every == 1:
+            scores["tracking"] = score_sequence("lasher", predictions, self.ground_truth(self.truth.boxes))
+        if (self.registered or self.gt_every > 1) and self.truth.boxes_x:
             gts = [self.ground_truth(self.truth.boxes), self.ground_truth(self.truth.boxes_x)]
             scores["rgbt"] = score_sequence("rgbt234", predictions, gts)
         return scores
