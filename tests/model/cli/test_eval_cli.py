@@ -105,3 +105,14 @@ def test_inputs_with_the_same_sequence_name_are_refused(data, tmp_path, capsys):
     args = ["--bag", str(tmp_path / "a"), str(tmp_path / "b"), "--checkpoint", str(checkpoint), "--no-video"]
     assert eval_cli.main([*args, "--out", str(tmp_path / "run"), "--quiet"]) == 2
     assert "several inputs are named seq_0000" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_workers_evaluate_sequences_in_parallel_processes_with_the_same_results(data, tmp_path):
+    root, checkpoint = data
+    common = ["--dataset", str(root), "--format", "synthetic", "--checkpoint", str(checkpoint), "--no-video", "--quiet"]
+    assert eval_cli.main([*common, "--out", str(tmp_path / "one")]) == 0
+    assert eval_cli.main([*common, "--workers", "2", "--out", str(tmp_path / "two")]) == 0
+    for name in ("seq_0000", "seq_0001"):
+        one = (tmp_path / "one" / "results" / f"{name}.txt").read_text()
+        assert one == (tmp_path / "two" / "results" / f"{name}.txt").read_text()
