@@ -9,3 +9,19 @@ def test_a_modality_without_its_own_model_falls_back_to_the_thermal_default(tmp_
     (tmp_path / "full_tiny_depth.pt").write_bytes(b"x")
     assert weights.default_checkpoint("depth") == tmp_path / "full_tiny_depth.pt"
     assert weights.default_checkpoint("thermal") == tmp_path / "full_tiny_default.pt"
+
+
+def test_every_packaged_default_loads_with_weights_only_and_has_a_model_card():
+    import pytest
+    import torch
+
+    from mm_tracker_model.io.checkpoint import load_net
+
+    files = sorted(weights.WEIGHTS_DIR.glob("full_tiny_*.pt"))
+    if not files:
+        pytest.skip("no packaged default model in model/weights/")
+    for path in files:
+        raw = torch.load(path, weights_only=True, map_location="cpu")
+        assert raw["preset"] == "full_tiny", path
+        assert load_net(path).config.name == "full_tiny"
+        assert path.with_suffix(".md").is_file() and path.with_suffix(".train.yaml").is_file(), path
