@@ -3,8 +3,8 @@
 RGB 640x480 at 30 Hz, thermal 640x512 16UC1 at 10 Hz, with the demo rig calibration. Midway: an unsupported
 X encoding, a truncated RGB frame, a burst of out-of-order stamps, the thermal stream stopping and resuming,
 and an init box outside the image through the service. The node must keep publishing targets, alignments and
-debug images, report rates and every bad input on /diagnostics, and answer its services. (Whether the box
-follows the ground truth needs trained weights: that check comes with the default model.)
+debug images, report rates and every bad input on /diagnostics, and answer its services. That the box follows
+the ground truth with the default model, under use_sim_time, is checked in test_eval_live.py.
 """
 
 from __future__ import annotations
