@@ -9,10 +9,9 @@ from pathlib import Path
 import torch
 
 from mm_tracker_model.data.annotations import read_boxes
-from mm_tracker_model.data.pseudo_aux import PseudoAuxSequence
-from mm_tracker_model.data.readers import read_sequence
+from mm_tracker_model.data.sources import open_sequence
 from mm_tracker_model.eval.metrics import overall, sequence_curves
-from mm_tracker_model.eval.sequences import evaluate
+from mm_tracker_model.eval.settings import evaluate
 from mm_tracker_model.io.checkpoint import load_net
 from mm_tracker_model.weights import default_checkpoint
 
@@ -25,9 +24,9 @@ def main() -> int:
     parser.add_argument("--csrt", type=Path, required=True, help="folder of CSRT result files")
     parser.add_argument("--checkpoint", type=Path, default=default_checkpoint())
     args = parser.parse_args()
-    sequences = [read_sequence(args.root / name, "otb") for name in HELD_OUT]
+    sequences = [open_sequence(args.root / name, "otb", pseudo_aux="thermal") for name in HELD_OUT]
     torch.manual_seed(0)
-    ours = evaluate(load_net(args.checkpoint), [PseudoAuxSequence(s, "thermal", seed=0) for s in sequences], "full")
+    ours = evaluate(load_net(args.checkpoint), sequences, "full")
     csrt = overall([sequence_curves(read_boxes(args.csrt / f"{s.name}.txt"), s.boxes_rgb) for s in sequences])
     print(f"{'tracker':<34}{'PR':>7}{'NPR':>7}{'SR':>7}")
     print(f"{'mm_tracker default (RGB+pseudo-T)':<34}{ours.pr:7.3f}{ours.npr:7.3f}{ours.sr:7.3f}")

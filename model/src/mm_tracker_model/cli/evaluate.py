@@ -15,7 +15,7 @@ import torch
 from mm_tracker_model.cli.common import run_cli
 from mm_tracker_model.data.readers import read_sequence
 from mm_tracker_model.errors import MMTrackerError
-from mm_tracker_model.eval.sequences import SETTINGS, evaluate
+from mm_tracker_model.eval.settings import SETTINGS, evaluate
 from mm_tracker_model.io.checkpoint import load_net
 from mm_tracker_model.weights import default_checkpoint
 

@@ -31,6 +31,7 @@ class OfflineConfig:
     sync_slop_s: float = 0.05
     sync_queue: int = 10
     calibration: np.ndarray | None = None
+    true_calibration: bool = True  # start from the true homography of the first frame when the input has one
 
 
 class OfflineRunner:
@@ -88,7 +89,9 @@ class OfflineRunner:
         if aux is None:  # as the node does: start on the first pair that has an X frame
             self.run.drops["init_waiting_for_aux"] += 1
             return False
-        calibration = self.run.truth.homographies.get(stamp, self.config.calibration)
+        calibration = self.config.calibration
+        if self.config.true_calibration:
+            calibration = self.run.truth.homographies.get(stamp, calibration)
         try:
             self.tracker.initialize(rgb, aux, box, calibration if calibration is not None else np.eye(3))
         except EngineInputError:
