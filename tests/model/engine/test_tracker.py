@@ -59,6 +59,15 @@ def test_boxes_map_back_to_the_image_exactly():
         assert result.state == TrackState.TRACKING
 
 
+def test_the_initialisation_frame_reports_the_given_box_without_a_forward():
+    tracker, oracle = _tracker()
+    result = tracker.initial_result()
+    np.testing.assert_array_equal(result.box, SEQUENCE[0].box)
+    np.testing.assert_allclose(result.box_x, map_box(SEQUENCE[0].box, np.linalg.inv(SEQUENCE[0].x_to_rgb)))
+    np.testing.assert_allclose(result.frame_homography, SEQUENCE[0].x_to_rgb)
+    assert result.state == TrackState.TRACKING and oracle.calls == []
+
+
 def test_x_boxes_follow_the_homography_across_resolutions():
     tracker, oracle = _tracker(tocu_alpha=1.0)
     frame = SEQUENCE[1]

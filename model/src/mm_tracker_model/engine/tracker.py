@@ -154,6 +154,26 @@ class Tracker:
         self.low_score_frames = 0
         self.state = TrackState.TRACKING
 
+    def initial_result(self) -> TrackResult:
+        """The initialisation frame's result: the given box under the calibration, without a forward pass.
+
+        Tracking the template's own frame again biases the first box (measured: a 27x31 box came back 39x38, and
+        the error compounded), so callers report this for the init frame and track from the next one.
+        """
+        return TrackResult(
+            box=self.initial_box.copy(),
+            box_x=bx.map_box(self.initial_box, np.linalg.inv(self.h_global)),
+            score=1.0,
+            state=TrackState.TRACKING,
+            homography=self.h_global.copy(),
+            frame_homography=self.h_global.copy(),
+            stage_params=[],
+            experts=[],
+            confidence=1.0,
+            tocu_updated=False,
+            degraded=(),
+        )
+
     def reset_alignment(self) -> None:
         """Back to the calibration homography; the dynamic template (built under the old H) is dropped."""
         self.h_global = self.h_calibration.copy()

@@ -69,9 +69,12 @@ class OfflineRunner:
                     aux = aux_from_message(pair.aux, self.run.modality, None)[0]
                 except (MMTrackerError, ValueError):
                     self.run.drops["aux_bad_image"] += 1
-            if self.tracker.state == TrackState.IDLE and not self._initialize(pair.rgb_stamp, rgb, aux):
-                continue
-            result = self.tracker.track(rgb, aux)
+            if self.tracker.state == TrackState.IDLE:
+                if not self._initialize(pair.rgb_stamp, rgb, aux):
+                    continue
+                result = self.tracker.initial_result()  # as the node: the init frame is not tracked again
+            else:
+                result = self.tracker.track(rgb, aux)
             self.run.outputs[pair.rgb_stamp] = FrameOutput(
                 box=np.asarray(result.box, dtype=np.float64),
                 score=float(result.score),

@@ -287,12 +287,13 @@ class TrackerNode(LifecycleNode):
         tracker = self._tracker
         if tracker is None:
             return
-        self._maybe_initialize(tracker, rgb, aux)
+        started = self._maybe_initialize(tracker, rgb, aux)
         header = rgb_msg.header
         if tracker.state == TrackState.IDLE:
             self._target_pub.publish(target_msg(header, aux_frame_id, None))
             return
-        result = tracker.track(rgb, aux)
+        # The init frame reports the given box; tracking the template's own frame again would bias it.
+        result = tracker.initial_result() if started else tracker.track(rgb, aux)
         for name in result.degraded:
             self.stats.count(name)
         self._target_pub.publish(target_msg(header, aux_frame_id, result))
@@ -320,21 +321,24 @@ class TrackerNode(LifecycleNode):
                 f"{stream} image is {image.shape[1]}x{image.shape[0]}, calibration says {camera.width}x{camera.height}",
             )
 
-    def _maybe_initialize(self, tracker: Tracker, rgb: np.ndarray, aux: np.ndarray | None) -> None:
+    def _maybe_initialize(self, tracker: Tracker, rgb: np.ndarray, aux: np.ndarray | None) -> bool:
+        """Start tracking a pending box on this frame; True when it started."""
         with self._lock:
             box, self._pending_box = self._pending_box, None
         if box is None:
-            return
+            return False
         if aux is None:  # the X template needs an X frame: wait for the next usable pair
             with self._lock:
                 self._pending_box = self._pending_box or box
             self._degrade("init_waiting_for_aux", "target box waits for a usable X frame")
-            return
+            return False
         try:
             tracker.initialize(rgb, aux, box, self._h_calibration)
-            self.get_logger().info(f"tracking box {box}")
         except MMTrackerError as exc:
             self._degrade("init_rejected", f"target box refused: {exc}")
+            return False
+        self.get_logger().info(f"tracking box {box}")
+        return True
 
     def _publish_debug(self, header: Any, rgb: np.ndarray, aux: np.ndarray | None, result) -> None:
         label = f"{result.state.name} {result.score:.2f} {'/'.join(result.experts)}"
