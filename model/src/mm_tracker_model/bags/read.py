@@ -100,14 +100,6 @@ def _meta(path: Path) -> dict:
     return {}
 
 
-def bag_topics(path: Path) -> dict[str, str]:
-    reader = _open(path)
-    try:
-        return {c.topic: c.msgtype for c in reader.connections}
-    finally:
-        reader.close()
-
-
 def require_topics(available: dict[str, str], wanted: Iterable[str], path: Path) -> None:
     missing = [t for t in wanted if t not in available]
     if missing:

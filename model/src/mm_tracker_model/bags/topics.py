@@ -8,7 +8,6 @@ IMAGE = "sensor_msgs/msg/Image"
 CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
 TARGET = "mm_tracker_msgs/msg/TrackedTarget"
 ALIGNMENT = "mm_tracker_msgs/msg/Alignment"
-DIAGNOSTICS = "diagnostic_msgs/msg/DiagnosticArray"
 
 
 @dataclass(frozen=True)
