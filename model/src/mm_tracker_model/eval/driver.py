@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from mm_tracker_model.bags.read import BagScan, stamp_ns
+from mm_tracker_model.bags.read import BagScan
 from mm_tracker_model.errors import MMTrackerError
 from mm_tracker_model.eval import report
 from mm_tracker_model.eval.inputs import EvalInput
@@ -67,7 +67,7 @@ def evaluate_one(item: EvalInput, job: EvalJob) -> SequenceRun:
         # Ground truth and the RGB frame list come from the input bag, outputs from the result bag.
         truth_only = SequenceRun(run.name, run.modality)
         for name, msg in EvalInput(bag, topics=item.topics).messages(scan):
-            _collect_truth(truth_only, name, msg)
+            truth_only.note_input(name, msg)
         run.truth, run.rgb_stamps, run.x_size = truth_only.truth, truth_only.rgb_stamps, truth_only.x_size
         read_results(result_bag, run)
         if len(run.rgb_stamps) > 1:  # throughput over the replayed time: outputs per second of the bag at --rate
@@ -80,17 +80,6 @@ def evaluate_one(item: EvalInput, job: EvalJob) -> SequenceRun:
     if job.video:
         report.write_video(job.run_dir / "videos" / f"{run.name}.mp4", run, item.messages(BagScan({}, {})))
     return run
-
-
-def _collect_truth(run: SequenceRun, name: str, msg) -> None:
-    if name == "gt_target":
-        run.truth.add_target(msg)
-    elif name == "gt_alignment":
-        run.truth.add_alignment(msg)
-    elif name == "rgb":
-        run.rgb_stamps.append(stamp_ns(msg.header))
-    elif name == "aux" and run.x_size is None:
-        run.x_size = (int(msg.width), int(msg.height))
 
 
 def _init_worker(threads: int) -> None:

@@ -41,18 +41,10 @@ class OfflineRunner:
         self.sync = SyncPolicy(slop_ns=int(config.sync_slop_s * 1e9), queue_size=config.sync_queue)
 
     def feed(self, name: str, msg: Any) -> None:
-        run = self.run
-        if name == "gt_target":
-            run.truth.add_target(msg)
-        elif name == "gt_alignment":
-            run.truth.add_alignment(msg)
-        elif name == "rgb":
-            stamp = stamp_ns(msg.header)
-            run.rgb_stamps.append(stamp)
-            self._process(self.sync.add_rgb(stamp, msg))
+        self.run.note_input(name, msg)
+        if name == "rgb":
+            self._process(self.sync.add_rgb(stamp_ns(msg.header), msg))
         elif name == "aux":
-            if run.x_size is None:
-                run.x_size = (int(msg.width), int(msg.height))
             self._process(self.sync.add_aux(stamp_ns(msg.header), msg))
 
     def _process(self, pairs: list[SyncedPair]) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from mm_tracker_model.bags.read import GroundTruth
+from mm_tracker_model.bags.read import GroundTruth, stamp_ns
 from mm_tracker_model.errors import MMTrackerError
 from mm_tracker_model.eval.toolkits import SequenceResult, score_sequence
 from mm_tracker_model.geometry import homography as hg
@@ -43,6 +43,17 @@ class SequenceRun:
     wall_s: float = 0.0
     bag_error: str | None = None
     node_latency_ms: dict[str, float] = field(default_factory=dict)  # live: the node's own p50/p95
+
+    def note_input(self, name: str, msg) -> None:
+        """Record what an input message tells about the sequence: ground truth, RGB frame stamps, X size."""
+        if name == "gt_target":
+            self.truth.add_target(msg)
+        elif name == "gt_alignment":
+            self.truth.add_alignment(msg)
+        elif name == "rgb":
+            self.rgb_stamps.append(stamp_ns(msg.header))
+        elif name == "aux" and self.x_size is None:
+            self.x_size = (int(msg.width), int(msg.height))
 
     def predictions(self) -> np.ndarray:
         """One box per RGB frame; a frame without output keeps the previous box (NaN before the first)."""
