@@ -23,5 +23,7 @@ def test_every_packaged_default_loads_with_weights_only_and_has_a_model_card():
     for path in files:
         raw = torch.load(path, weights_only=True, map_location="cpu")
         assert raw["preset"] == "full_tiny", path
-        assert load_net(path).config.name == "full_tiny"
+        net = load_net(path)
+        assert net.config.name == "full_tiny"
+        assert net.config.fusion == "mean", f"{path}: converted OSTrack weights and defaults share the mean fusion"
         assert path.with_suffix(".md").is_file() and path.with_suffix(".train.yaml").is_file(), path

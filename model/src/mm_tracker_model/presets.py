@@ -9,6 +9,13 @@ from typing import Any
 from mm_tracker_model.errors import PresetError
 
 MDA_SOURCES = ("intra", "cross")
+# How the head sees the two normalised search streams: "mean" equals a pretrained OSTrack's input when both
+# streams carry the same features (zero adapters, RGB-only mode); "sum" is PATrack's paper (twice that input).
+FUSIONS = ("mean", "sum")
+# Image stems: the ViT's linear patch embedding, or NanoTrack's tracking-pretrained MobileNetV3-small (stride 16).
+STEMS = ("patch", "nanotrack_v2", "nanotrack_v3")
+# Checkpoints written before the fusion field existed were trained with the sum.
+LEGACY_FUSION = "sum"
 STAGE_KINDS = ("translation", "scale", "perspective")
 
 
@@ -56,6 +63,7 @@ class NetConfig:
     num_heads: int = 12
     mlp_ratio: float = 4.0
     patch_size: int = 16
+    stem: str = "patch"
     template_size: int = 128
     search_size: int = 256
     template_factor: float = 2.0
@@ -68,6 +76,7 @@ class NetConfig:
     mda_source: str = "intra"
     cea_dim: int = 192
     ha_bottleneck: int = 8
+    fusion: str = "mean"
     head_channels: tuple[int, ...] = (256, 128, 64, 32)
     alignment: AlignmentConfig | None = None
 
@@ -84,6 +93,12 @@ class NetConfig:
             problems.append(f"cea_blocks {bad_blocks} outside 0..{self.depth - 1}")
         if self.mda_source not in MDA_SOURCES:
             problems.append(f"mda_source {self.mda_source!r} unknown; known: {', '.join(MDA_SOURCES)}")
+        if self.stem not in STEMS:
+            problems.append(f"stem {self.stem!r} unknown; known: {', '.join(STEMS)}")
+        elif self.stem != "patch" and self.patch_size != 16:
+            problems.append(f"stem {self.stem!r} has stride 16, so patch_size must be 16 (got {self.patch_size})")
+        if self.fusion not in FUSIONS:
+            problems.append(f"fusion {self.fusion!r} unknown; known: {', '.join(FUSIONS)}")
         if self.mda_bottleneck % 4:
             problems.append(f"mda_bottleneck {self.mda_bottleneck} must be a multiple of 4 (4-way channel split)")
         if len(self.head_channels) != 4:
@@ -112,6 +127,7 @@ class NetConfig:
         if unknown:
             raise PresetError(f"config fields {unknown} unknown; known: {', '.join(known)}")
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        values.setdefault("fusion", LEGACY_FUSION)
         if isinstance(values.get("alignment"), dict):
             alignment = {k: tuple(v) if isinstance(v, list) else v for k, v in values["alignment"].items()}
             values["alignment"] = AlignmentConfig(**alignment)

@@ -83,3 +83,36 @@ def test_a_dict_without_net_is_not_an_ostrack_checkpoint():
 def test_unknown_source_lists_known_ones():
     with pytest.raises(CheckpointError, match="known: ostrack, droptrack, mae"):
         convert_pretrained({}, "vitdet", build_net(TINY))
+
+
+def test_a_sum_fusion_network_is_rewritten_exactly_for_mean_fusion():
+    from mm_tracker_model.io.convert import sum_to_mean_fusion
+
+    summed = build_net(get_preset("full_tiny", fusion="sum")).eval()
+    with torch.no_grad():  # trained-looking head adapter, so the rewrite has something to preserve
+        summed.head_adapter.up.weight.normal_(0, 0.5)
+        summed.head_adapter.up.bias.normal_(0, 0.5)
+    config, state = sum_to_mean_fusion(summed.config, summed.state_dict())
+    assert config.fusion == "mean"
+    mean = build_net(config).eval()
+    mean.load_state_dict(state)
+    template, search = torch.randn(2, 6, 80, 80), torch.randn(2, 6, 160, 160)
+    with torch.no_grad():
+        before, after = summed(template, search), mean(template, search)
+        plain_mean = build_net(config).eval()
+        plain_mean.load_state_dict(summed.state_dict())
+        unconverted = plain_mean(template, search)
+    for name in ("score_map", "size_map", "offset_map", "boxes"):
+        torch.testing.assert_close(getattr(after, name), getattr(before, name), rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(unconverted.score_map, before.score_map, atol=1e-4)  # the rewrite is needed
+    with pytest.raises(CheckpointError, match="already uses 'mean'"):
+        sum_to_mean_fusion(config, state)
+
+
+def test_checkpoints_from_before_the_fusion_option_load_as_sum():
+    from mm_tracker_model.presets import NetConfig
+
+    legacy = get_preset("full_tiny").to_dict()
+    del legacy["fusion"]
+    assert NetConfig.from_dict(legacy).fusion == "sum"
+    assert NetConfig.from_dict(get_preset("full_tiny").to_dict()).fusion == "mean"

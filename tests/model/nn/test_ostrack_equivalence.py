@@ -67,3 +67,36 @@ def test_trained_adapters_break_the_equivalence():
         reference_x = backbone_forward(state, template[:, 3:], search[:, 3:], cfg.num_heads)
     assert not torch.allclose(features_rgb, reference_rgb, **TOLERANCE)
     torch.testing.assert_close(features_x, reference_x, **TOLERANCE)  # intra-modal MDA: X stream untouched
+
+
+def _rgb_only_outputs(preset_name, **overrides):
+    """Our network and the independent OSTrack forward on RGB-only input (RGB fed as X, as the engine does)."""
+    cfg = get_preset(preset_name, **overrides)
+    state = ostrack_state_dict(cfg.embed_dim, cfg.depth, cfg.head_channels, cfg.template_grid, cfg.search_grid)
+    net = build_net(cfg).eval()
+    convert_pretrained({"net": state}, "ostrack", net)
+    gen = torch.Generator().manual_seed(2)
+    template = torch.randn(2, 3, cfg.template_size, cfg.template_size, generator=gen)
+    search = torch.randn(2, 3, cfg.search_size, cfg.search_size, generator=gen)
+    with torch.no_grad():
+        ours = net(torch.cat([template, template], 1), torch.cat([search, search], 1))
+        features = backbone_forward(state, template, search, cfg.num_heads)
+        reference = head_forward(state, features[:, -(cfg.search_grid**2) :], cfg.search_grid)
+    return ours, reference
+
+
+@pytest.mark.parametrize("preset_name", ["patrack_tiny", "full_tiny"])
+def test_converted_ostrack_on_rgb_only_input_is_ostrack(preset_name):
+    """Mean fusion: the head sees OSTrack's tokens; full_tiny's warped-X fusion at identity alignment too."""
+    ours, (score, size, offset, boxes) = _rgb_only_outputs(preset_name)
+    torch.testing.assert_close(ours.boxes, boxes, **TOLERANCE)
+    for got, expected in zip((ours.score_map, ours.size_map, ours.offset_map), (score, size, offset), strict=True):
+        torch.testing.assert_close(got, expected, **TOLERANCE)
+    if ours.alignment is not None:
+        torch.testing.assert_close(ours.alignment.homography, torch.eye(3).expand(2, 3, 3))
+
+
+def test_patracks_sum_fusion_is_kept_as_an_option_and_is_not_ostrack():
+    ours, (score, *_rest, boxes) = _rgb_only_outputs("patrack_tiny", fusion="sum")
+    assert (ours.score_map - score).abs().max() > 1e-2
+    assert not torch.allclose(ours.boxes, boxes, **TOLERANCE)

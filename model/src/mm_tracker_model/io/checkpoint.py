@@ -53,8 +53,8 @@ def read_torch_file(path: str | os.PathLike) -> Any:
             ) from exc
         raise CheckpointError(
             f"{str(path)!r} holds a pickled object ({foreign.group(1)}), so it cannot be loaded with "
-            "weights_only=True. If you trust the file, re-save just its tensors "
-            "(e.g. torch.save({'net': ckpt['net']}, 'clean.pth')) and use that."
+            "weights_only=True. Released OSTrack, DropTrack, MAE and NanoTrack files go through "
+            "mm-tracker-convert, which reads their tensors without running the pickle."
         ) from exc
     except Exception as exc:  # torch raises RuntimeError, EOFError, zipfile errors ... for non-checkpoints
         raise CheckpointError(f"{str(path)!r} is not a readable PyTorch checkpoint: {exc}") from exc
@@ -78,6 +78,9 @@ def save_checkpoint(path: str | os.PathLike, net: TrackerNet, metadata: dict[str
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
         torch.save(payload, tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp.name, 0o666 & ~umask)  # a temporary file is private; the checkpoint gets the usual mode
     os.replace(tmp.name, path)
     return path
 

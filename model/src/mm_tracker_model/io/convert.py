@@ -1,7 +1,8 @@
-"""Import pretrained OSTrack, DropTrack and MAE weights into a TrackerNet (names and shapes: DESIGN §4.6)."""
+"""Import pretrained OSTrack, DropTrack, MAE and NanoTrack weights into a TrackerNet (names: DESIGN §4.6)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable
@@ -12,7 +13,9 @@ import torch.nn.functional as F
 
 from mm_tracker_model.errors import CheckpointError
 from mm_tracker_model.io.checkpoint import check_shapes
+from mm_tracker_model.nn.mobilenet_stem import STEM_BLOCKS
 from mm_tracker_model.nn.tracker_net import TrackerNet, param_group
+from mm_tracker_model.presets import NetConfig
 
 # Groups a pretrained single-modality tracker is expected to fill; the adapters are new.
 PRETRAINED_GROUPS = ("backbone", "head")
@@ -23,8 +26,8 @@ class ConversionReport:
     consumed: list[str] = field(default_factory=list)
     ignored: dict[str, str] = field(default_factory=dict)  # key -> why it is not used
     unexpected: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)  # backbone/head entries the source did not fill
-    new: list[str] = field(default_factory=list)  # adapter entries that start at their initialisation
+    missing: list[str] = field(default_factory=list)  # entries this kind of file should fill but did not
+    new: list[str] = field(default_factory=list)  # entries that start at their initialisation (adapters ...)
     resized: dict[str, str] = field(default_factory=dict)
 
 
@@ -98,10 +101,55 @@ def _from_mae(raw: object, net: TrackerNet, report: ConversionReport) -> dict[st
     return state
 
 
-CONVERTERS: dict[str, Callable[[object, TrackerNet, ConversionReport], dict[str, torch.Tensor]]] = {
-    "ostrack": _from_ostrack,
-    "droptrack": _from_droptrack,
-    "mae": _from_mae,
+_NANOTRACK_PREFIX = "backbone.features."
+_STEM_FEATURES = "backbone.stem.features."
+
+
+def nanotrack_stem(raw: object) -> str:
+    """The stem variant a NanoTrack checkpoint fills: V2 has feature blocks 0-8, V3 blocks 0-9."""
+    state = _state_from(raw, "state_dict", "NanoTrack")
+    blocks = {int(k.split(".")[2]) for k in state if k.startswith(_NANOTRACK_PREFIX)}
+    for variant, layout in STEM_BLOCKS.items():
+        if blocks == set(range(len(layout) + 1)):
+            return variant
+    raise CheckpointError(f"NanoTrack checkpoint with feature blocks {sorted(blocks)}: neither V2 (0-8) nor V3 (0-9)")
+
+
+def _from_nanotrack(raw: object, net: TrackerNet, report: ConversionReport) -> dict[str, torch.Tensor]:
+    variant = nanotrack_stem(raw)
+    if net.config.stem != variant:
+        raise CheckpointError(
+            f"this is a {variant} backbone, but preset {net.config.name!r} has stem {net.config.stem!r}: "
+            f"convert with --stem {variant}"
+        )
+    state = {}
+    for key, tensor in _state_from(raw, "state_dict", "NanoTrack").items():
+        if key.startswith(_NANOTRACK_PREFIX):
+            state[_STEM_FEATURES + key.removeprefix(_NANOTRACK_PREFIX)] = tensor
+        else:
+            report.ignored[key] = "NanoTrack's neck / correlation head; the tracker has its own"
+    return state
+
+
+def _fills_backbone_and_head(key: str) -> bool:
+    return param_group(key) in PRETRAINED_GROUPS
+
+
+def _fills_stem(key: str) -> bool:
+    return key.startswith(_STEM_FEATURES)
+
+
+@dataclass(frozen=True)
+class Converter:
+    read: Callable[[object, TrackerNet, ConversionReport], dict[str, torch.Tensor]]
+    fills: Callable[[str], bool]  # the entries a file of this family is expected to provide
+
+
+CONVERTERS: dict[str, Converter] = {
+    "ostrack": Converter(_from_ostrack, _fills_backbone_and_head),
+    "droptrack": Converter(_from_droptrack, _fills_backbone_and_head),
+    "mae": Converter(_from_mae, _fills_backbone_and_head),
+    "nanotrack": Converter(_from_nanotrack, _fills_stem),
 }
 
 
@@ -110,7 +158,8 @@ def convert_pretrained(raw: object, source: str, net: TrackerNet) -> ConversionR
     if source not in CONVERTERS:
         raise CheckpointError(f"source {source!r} unknown; known: {', '.join(CONVERTERS)}")
     report = ConversionReport()
-    state = CONVERTERS[source](raw, net, report)
+    converter = CONVERTERS[source]
+    state = converter.read(raw, net, report)
     expected = net.state_dict()
     report.unexpected = sorted(k for k in state if k not in expected)
     for key in report.unexpected:
@@ -119,5 +168,25 @@ def convert_pretrained(raw: object, source: str, net: TrackerNet) -> ConversionR
     net.load_state_dict(state, strict=False)
     report.consumed = sorted(state)
     for key in sorted(set(expected) - set(state)):
-        (report.missing if param_group(key) in PRETRAINED_GROUPS else report.new).append(key)
+        (report.missing if converter.fills(key) else report.new).append(key)
     return report
+
+
+def sum_to_mean_fusion(
+    config: NetConfig, state_dict: dict[str, torch.Tensor]
+) -> tuple[NetConfig, dict[str, torch.Tensor]]:
+    """The same function under mean fusion: a network trained with PATrack's sum, rewritten exactly.
+
+    With m = S / 2: HA'(m) = m + Up/2(GELU(2·Down(m))) = HA(S) / 2, and the head's first convolutions with
+    doubled weights see HA(S) again, so every output is unchanged (up to float rounding).
+    """
+    if config.fusion != "sum":
+        raise CheckpointError(f"preset {config.name!r} already uses {config.fusion!r} fusion")
+    state = dict(state_dict)
+    scaled = {"head_adapter.down.weight": 2.0, "head_adapter.up.weight": 0.5, "head_adapter.up.bias": 0.5}
+    scaled |= {f"box_head.conv1_{branch}.0.weight": 2.0 for branch in ("ctr", "offset", "size")}
+    for key, factor in scaled.items():
+        if key not in state:
+            raise CheckpointError(f"state dict has no {key!r}: not a TrackerNet state dict")
+        state[key] = state[key] * factor
+    return dataclasses.replace(config, fusion="mean"), state

@@ -11,6 +11,7 @@ from timm.models.vision_transformer import Block
 from torch import nn
 
 from mm_tracker_model.nn.adapters import CEA, MDAPair
+from mm_tracker_model.nn.mobilenet_stem import MobileNetStem
 from mm_tracker_model.presets import NetConfig
 
 
@@ -34,9 +35,12 @@ class TwoStreamViT(nn.Module):
         super().__init__()
         self.config = config
         dim = config.embed_dim
-        self.patch_embed = PatchEmbed(
-            img_size=None, patch_size=config.patch_size, in_chans=3, embed_dim=dim, strict_img_size=False
-        )
+        if config.stem == "patch":
+            self.patch_embed = PatchEmbed(
+                img_size=None, patch_size=config.patch_size, in_chans=3, embed_dim=dim, strict_img_size=False
+            )
+        else:
+            self.stem = MobileNetStem(config.stem, dim)
         self.pos_embed_z = nn.Parameter(torch.zeros(1, config.template_grid**2, dim))
         self.pos_embed_x = nn.Parameter(torch.zeros(1, config.search_grid**2, dim))
         drop_path = torch.linspace(0, config.drop_path_rate, config.depth).tolist()
@@ -51,9 +55,10 @@ class TwoStreamViT(nn.Module):
         trunc_normal_(self.pos_embed_x, std=0.02)
 
     def embed(self, templates: Sequence[torch.Tensor], search: torch.Tensor) -> torch.Tensor:
-        """Patch-embed 3-channel images into one token sequence [templates ; search]."""
-        parts = [self.patch_embed(t) + self.pos_embed_z for t in templates]
-        parts.append(self.patch_embed(search) + self.pos_embed_x)
+        """Embed 3-channel images (patch embedding or CNN stem) into one token sequence [templates ; search]."""
+        tokenize = self.patch_embed if self.config.stem == "patch" else self.stem
+        parts = [tokenize(t) + self.pos_embed_z for t in templates]
+        parts.append(tokenize(search) + self.pos_embed_x)
         return torch.cat(parts, dim=1)
 
     def forward(

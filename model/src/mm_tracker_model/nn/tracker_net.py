@@ -19,7 +19,7 @@ from mm_tracker_model.presets import NetConfig, get_preset
 
 # Parameter groups by top-level module name prefix.
 PARAM_GROUPS: dict[str, tuple[str, ...]] = {
-    "backbone": ("backbone.patch_embed", "backbone.pos_embed", "backbone.blocks", "backbone.norm"),
+    "backbone": ("backbone.patch_embed", "backbone.stem", "backbone.pos_embed", "backbone.blocks", "backbone.norm"),
     "adapters": ("backbone.adapters",),
     "head_adapter": ("head_adapter",),
     "head": ("box_head",),
@@ -58,7 +58,7 @@ def param_group(name: str) -> str:
 
 
 class TrackerNet(nn.Module):
-    """PATrack: OSTrack ViT on RGB and X with MDA/CEA adapters, LN-sum fusion, HA and the CENTER head."""
+    """PATrack: OSTrack ViT on RGB and X with MDA/CEA adapters, LN fusion (mean or sum), HA and the CENTER head."""
 
     def __init__(self, config: NetConfig) -> None:
         super().__init__()
@@ -138,7 +138,10 @@ class TrackerNet(nn.Module):
                 self.backbone.norm(search_rgb_tokens),
                 self.backbone.norm(search_x_tokens),
             )
-        score_map, size_map, offset_map, boxes = self.box_head(self.head_adapter(search_rgb_tokens + search_x_tokens))
+        fused = search_rgb_tokens + search_x_tokens
+        if cfg.fusion == "mean":
+            fused = 0.5 * fused
+        score_map, size_map, offset_map, boxes = self.box_head(self.head_adapter(fused))
         return NetOutput(score_map, size_map, offset_map, boxes, alignment)
 
     def _alignment_state(self, initial: torch.Tensor | None, batch: int, like: torch.Tensor) -> _AlignmentRun | None:
