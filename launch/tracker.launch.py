@@ -1,15 +1,20 @@
 """Start the mm_tracker node on a robot: `ros2 launch mm_tracker tracker.launch.py rgb_topic:=... aux_topic:=...`.
 
 Every node parameter default lives in the node (mm_tracker/parameters.py); this file only forwards the
-arguments a user sets. Requires a full ROS 2 install (launch, launch_ros, rviz2).
+arguments a user sets. The node is a launch_ros LifecycleNode, so other launch files (replay.launch.py) can act on
+its state transitions; it configures and activates itself (autostart). When it exits, the launch ends; when it
+fails (e.g. configure rejects a parameter: exit code 2), `ros2 launch` exits 1. Requires a full ROS 2 install
+(launch, launch_ros; rviz2 only with launch_rviz:=true).
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetLaunchConfiguration
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
 from launch_ros.substitutions import FindPackageShare
+
+from mm_tracker.launch_support import box_argument, end_launch_on_exit
 
 # Node parameters exposed as launch arguments: (name, default as text, description).
 NODE_ARGUMENTS = [
@@ -21,8 +26,14 @@ NODE_ARGUMENTS = [
     ("transport", "raw", "raw | compressed"),
     ("calibration_file", "", "rig calibration YAML; empty: identity homography"),
     ("image_reliability", "best_effort", "best_effort | reliable (match your camera driver)"),
+    ("initial_box", "[0.0]", "[x, y, w, h] in RGB pixels to track from the first frame; [0]: wait for init_target"),
     ("publish_debug_image", "true", "publish debug_image for rviz2"),
+    ("publish_detections", "false", "also publish detections (vision_msgs/Detection2DArray; needs vision_msgs)"),
 ]
+
+
+def _normalise_initial_box(context):
+    return [SetLaunchConfiguration("initial_box", box_argument(LaunchConfiguration("initial_box").perform(context)))]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -38,7 +49,7 @@ def generate_launch_description() -> LaunchDescription:
     ]
     parameters = {name: LaunchConfiguration(name) for name, _, _ in NODE_ARGUMENTS}
     parameters["use_sim_time"] = LaunchConfiguration("use_sim_time")
-    tracker = Node(
+    tracker = LifecycleNode(
         package="mm_tracker",
         executable="mm_tracker_node",
         name="mm_tracker",
@@ -54,4 +65,13 @@ def generate_launch_description() -> LaunchDescription:
         parameters=[{"use_sim_time": LaunchConfiguration("use_sim_time")}],
         condition=IfCondition(LaunchConfiguration("launch_rviz")),
     )
-    return LaunchDescription([*arguments, tracker, rviz])
+    # rviz first: a missing rviz2 aborts the launch before the node starts, instead of leaving it running orphaned.
+    return LaunchDescription(
+        [
+            *arguments,
+            OpaqueFunction(function=_normalise_initial_box),
+            rviz,
+            tracker,
+            end_launch_on_exit(tracker, "mm_tracker node", end_on_success=True),
+        ]
+    )

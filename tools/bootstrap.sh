@@ -68,6 +68,8 @@ install_python_deps() {
   log "installing python dependencies"
   "$VENV/bin/python" -m pip install --quiet uv==0.13.8
   local uv=("$VENV/bin/uv" pip install --python "$VENV/bin/python" --quiet)
+  # opencv-contrib replaced opencv-python-headless; both install the cv2 package, so drop the old one first.
+  "$VENV/bin/uv" pip uninstall --python "$VENV/bin/python" --quiet opencv-python-headless 2>/dev/null || true
   if [[ "$ROS_MODE" == pip ]]; then
     "${uv[@]}" -r tools/requirements.txt -r tools/requirements-ros.txt
     rewrite_ros_cmake_paths

@@ -25,6 +25,7 @@ class OracleNet(nn.Module):
         self.score = 0.9
         self.tocu_boxes = [(0.5, 0.5, 0.25, 0.25), (0.5, 0.5, 0.25, 0.25)]  # aligned, unaligned candidates
         self.calls: list[int] = []  # batch size of each forward
+        self.last_search: torch.Tensor | None = None  # the (B, 6, S, S) search pair of the last forward
 
     def _maps(self, box: tuple[float, float, float, float]):
         grid = self.config.search_grid
@@ -41,6 +42,7 @@ class OracleNet(nn.Module):
     def forward(self, template, search, initial_homography=None) -> NetOutput:
         batch = search.shape[0]
         self.calls.append(batch)
+        self.last_search = search
         boxes = self.tocu_boxes if batch == 2 else [self.box]
         score, size, offset = (torch.stack(m) for m in zip(*(self._maps(b) for b in boxes), strict=True))
         homography = self.h_crop.expand(batch, 3, 3).clone()

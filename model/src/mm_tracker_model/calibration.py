@@ -13,8 +13,7 @@ import numpy as np
 import yaml
 
 from mm_tracker_model.errors import MMTrackerError
-
-MODALITIES = ("thermal", "depth", "event")
+from mm_tracker_model.modalities import MODALITIES
 
 
 class CalibrationError(MMTrackerError, ValueError):

@@ -28,5 +28,24 @@ class PreprocessError(MMTrackerError, ValueError):
     """An image or event array cannot be converted (encoding, dtype, shape)."""
 
 
+class ImageConversionError(PreprocessError):
+    """A message that cannot be read as an image (encoding, size, truncated data, undecodable compression)."""
+
+
 class EngineInputError(MMTrackerError, ValueError):
     """The tracker engine was given an unusable frame, box or homography."""
+
+
+class BagError(MMTrackerError):
+    """A bag that cannot be opened or lacks the topics asked for; the message lists what it has."""
+
+
+class BagDamagedError(BagError):
+    """A bag unreadable from one message on: `read` messages came before it; `topic`: the bad one's, where known."""
+
+    def __init__(self, read: int, topic: str | None, reason: str) -> None:
+        super().__init__(read, topic, reason)  # all three in args: the error pickles (evaluation workers)
+        self.read, self.topic, self.reason = read, topic, reason
+
+    def __str__(self) -> str:
+        return f"message #{self.read} (topic {self.topic or 'unknown'}): {self.reason}"

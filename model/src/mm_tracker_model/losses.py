@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torchvision.ops import generalized_box_iou_loss
 
 from mm_tracker_model.geometry import homography as hg
+from mm_tracker_model.geometry.boxes import cxcywh_to_xyxy
 from mm_tracker_model.nn.alignment.stage import UNIT_CORNERS, StageOutput
 from mm_tracker_model.nn.tracker_net import NetOutput
 
@@ -35,11 +36,6 @@ class LossWeights:
 def mask_loss_weight(epoch: int) -> float:
     """TRE mask BCE weight by (1-based) epoch: 0.005, then 0.1 in epochs 2-5, then 3.0."""
     return 0.005 if epoch <= 1 else 0.1 if epoch <= 5 else 3.0
-
-
-def cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
-    cx, cy, w, h = boxes.unbind(-1)
-    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1)
 
 
 def gaussian_heatmap(boxes: torch.Tensor, grid: int) -> torch.Tensor:
@@ -84,7 +80,7 @@ def _homography_error(estimate: torch.Tensor, truth: torch.Tensor) -> tuple[torc
     return translation, scale
 
 
-def _corner_error(estimate: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+def _corner_loss(estimate: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     corners = UNIT_CORNERS.to(estimate).expand(estimate.shape[0], -1, -1)
     return F.smooth_l1_loss(hg.apply(estimate, corners), hg.apply(truth, corners), reduction="none").sum((-1, -2))
 
@@ -106,7 +102,7 @@ def alignment_loss(
     for k, (stage, kind) in enumerate(zip(stages, kinds, strict=True)):
         w_t, w_s = weights.stage_translation[k], weights.stage_scale[k]
         if kind == "perspective":
-            error = _corner_error(stage.homography, true_homography)
+            error = _corner_loss(stage.homography, true_homography)
             terms["translation"] = terms["translation"] + weights.translation * w_t * error.mean()
         else:
             translation, scale = _homography_error(stage.homography, true_homography)
@@ -118,7 +114,7 @@ def alignment_loss(
         for e in range(stage.expert_homographies.shape[1]):
             cumulative = stage.expert_homographies[:, e]
             if kind == "perspective":
-                t_err, s_err = _corner_error(cumulative, true_homography), torch.zeros_like(stages[0].confidence)
+                t_err, s_err = _corner_loss(cumulative, true_homography), torch.zeros_like(stages[0].confidence)
             else:
                 t_err, s_err = _homography_error(cumulative, true_homography)
             terms["expert_translation"] = terms["expert_translation"] + weights.expert_translation * w_t * t_err.mean()

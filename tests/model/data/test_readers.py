@@ -81,14 +81,23 @@ def test_gtot(tmp_path):
     np.testing.assert_allclose(read_sequence(seq, "gtot").boxes_aux[0], [11, 10, 10, 20])
 
 
-def test_vtuav_sparse_ground_truth(tmp_path):
+@pytest.mark.parametrize("infrared", ["ir", "ir_gray"])
+def test_vtuav_sparse_ground_truth(tmp_path, infrared):
     seq = tmp_path / "v"
     _frames(seq / "rgb", 25)
-    _frames(seq / "ir", 25)
+    _frames(seq / infrared, 25)
     _write(seq / "rgb.txt", "1 1 4 4\n2 2 4 4\n3 3 4 4\n")
     _write(seq / "ir.txt", "1 1 4 4\n2 2 4 4\n3 3 4 4\n")
     sequence = read_sequence(seq, "vtuav")
     assert sequence.gt_every == 10 and sequence.annotated_frames().tolist() == [0, 10, 20]
+    assert sequence.aux_frames[0].parent.name == infrared
+
+
+def test_vtuav_without_an_infrared_folder_names_the_expected_one(tmp_path):
+    seq = tmp_path / "v"
+    _frames(seq / "rgb", 3)
+    with pytest.raises(SequenceError, match="ir"):
+        read_sequence(seq, "vtuav")
 
 
 def test_depthtrack_reads_16_bit_depth_and_nan_rows_as_absent(tmp_path):

@@ -32,9 +32,6 @@ def write(path: Path, rows) -> Path:
     return path
 
 
-# --- conventions ------------------------------------------------------------------------------------------------
-
-
 def test_gtot_precision_is_strict_at_5_px():
     gt = np.array([BOX] * 3)
     exactly_five = score_sequence("gtot", np.array([shifted(5), shifted(3, 4), shifted(0, -5)]), gt)
@@ -126,9 +123,6 @@ def test_empty_predictions_are_explained():
         score_sequence("lasher", np.zeros((0, 4)), np.array([BOX]))
 
 
-# --- folders ----------------------------------------------------------------------------------------------------
-
-
 def test_result_files_prefer_exact_then_the_shortest_suffix_match(tmp_path):
     for name in ("car.txt", "JMMAC_car.txt", "JMMAC_bike.txt", "JMMAC_234_final_bike.txt", "JMMAC_redcar.txt"):
         (tmp_path / name).write_text("1,1,1,1\n")
@@ -195,9 +189,6 @@ def test_folders_with_a_list_require_every_result_and_none_matching_is_an_error(
     (tmp_path / "other").mkdir()
     with pytest.raises(MissingResultError, match="none of the 2 sequences"):
         evaluate_folders("lasher", tmp_path / "gt", tmp_path / "other")
-
-
-# --- published numbers ------------------------------------------------------------------------------------------
 
 
 @needs_reference

@@ -44,6 +44,10 @@ def test_corners_to_matrix_maps_the_four_corners_exactly():
 def test_corner_error_of_a_pure_shift_is_the_shift():
     shifted = hg.params_to_matrix(torch.tensor([3.0, 4.0, 0.0, 0.0], dtype=torch.float64))
     assert float(hg.corner_error(shifted, torch.eye(3, dtype=torch.float64), 640, 480)) == pytest.approx(5.0)
+    scaled = torch.diag(torch.tensor([2.0, 1.0, 1.0], dtype=torch.float64))
+    distances = hg.corner_distances(scaled, torch.eye(3, dtype=torch.float64), 100, 50)
+    torch.testing.assert_close(distances, torch.tensor([0.0, 100.0, 100.0, 0.0], dtype=torch.float64))
+    assert float(hg.corner_error(scaled, torch.eye(3, dtype=torch.float64), 100, 50)) == pytest.approx(50.0)
 
 
 def test_centred_and_pixel_crop_coordinates_are_inverse():

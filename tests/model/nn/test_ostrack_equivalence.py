@@ -38,11 +38,11 @@ def test_each_stream_equals_a_plain_ostrack_forward(ostrack_net):
     net, state, cfg = ostrack_net
     template, search = _inputs(cfg)
     with torch.no_grad():
-        features_rgb, features_x = net.backbone([template[:, :3]], search[:, :3], [template[:, 3:]], search[:, 3:])
+        features_rgb, features_aux = net.backbone([template[:, :3]], search[:, :3], [template[:, 3:]], search[:, 3:])
         reference_rgb = backbone_forward(state, template[:, :3], search[:, :3], cfg.num_heads)
         reference_x = backbone_forward(state, template[:, 3:], search[:, 3:], cfg.num_heads)
     torch.testing.assert_close(features_rgb, reference_rgb, **TOLERANCE)
-    torch.testing.assert_close(features_x, reference_x, **TOLERANCE)
+    torch.testing.assert_close(features_aux, reference_x, **TOLERANCE)
 
 
 def test_head_with_fresh_head_adapter_equals_ostrack_head(ostrack_net):
@@ -62,11 +62,11 @@ def test_trained_adapters_break_the_equivalence():
         net.backbone.adapters[0].attn.up[0].weight.normal_(0, 0.5)
     template, search = _inputs(cfg)
     with torch.no_grad():
-        features_rgb, features_x = net.backbone([template[:, :3]], search[:, :3], [template[:, 3:]], search[:, 3:])
+        features_rgb, features_aux = net.backbone([template[:, :3]], search[:, :3], [template[:, 3:]], search[:, 3:])
         reference_rgb = backbone_forward(state, template[:, :3], search[:, :3], cfg.num_heads)
         reference_x = backbone_forward(state, template[:, 3:], search[:, 3:], cfg.num_heads)
     assert not torch.allclose(features_rgb, reference_rgb, **TOLERANCE)
-    torch.testing.assert_close(features_x, reference_x, **TOLERANCE)  # intra-modal MDA: X stream untouched
+    torch.testing.assert_close(features_aux, reference_x, **TOLERANCE)  # intra-modal MDA: X stream untouched
 
 
 def _rgb_only_outputs(preset_name, **overrides):

@@ -6,7 +6,9 @@ import pytest
 import torch
 import yaml
 
+from mm_tracker_model.data.readers import read_sequence
 from mm_tracker_model.data.synthetic import SynthConfig, generate
+from mm_tracker_model.eval.settings import evaluate
 from mm_tracker_model.io.checkpoint import load_net
 from mm_tracker_model.nn.tracker_net import build_net, param_group
 from mm_tracker_model.train.config import TrainConfigError, load_train_config
@@ -23,7 +25,7 @@ def synthetic(tmp_path_factory):
 def _config(tmp_path, synthetic_dir, **fields):
     data = {
         "preset": "full_tiny",
-        "stage": "alignment",
+        "phase": "alignment",
         "synthetic": [str(synthetic_dir)],
         "samples_per_epoch": 4,
         "validation_samples": 8,
@@ -54,13 +56,19 @@ def test_validation_tracks_whole_sequences_with_the_evaluation_metrics(tmp_path,
     train(config, progress=False)
     validation = torch.load(tmp_path / "run" / "last.pt", weights_only=True)["validation"]
     assert {"seq_pr", "seq_npr", "seq_sr", "seq_align_corner_err_px"} <= set(validation)
-    assert 0 <= validation["seq_sr"] <= 1 and validation["seq_align_corner_err_px"] >= 0
+    # The same numbers mm-tracker-eval gives for the trained model on the same sequences.
+    torch.manual_seed(0)
+    net = load_net(tmp_path / "run" / "model.pt")
+    expected = evaluate(net, [read_sequence(p, "synthetic") for p in sorted(synthetic.glob("seq_*"))])
+    assert validation["seq_sr"] == pytest.approx(expected.sr, abs=1e-6)
+    assert validation["seq_pr"] == pytest.approx(expected.pr, abs=1e-6)
+    assert validation["seq_align_corner_err_px"] == pytest.approx(expected.align_corner_err_px, rel=1e-6)
 
 
 def test_resume_continues_from_the_saved_epoch(tmp_path, synthetic):
-    config = load_train_config(_config(tmp_path, synthetic, stage="tracking", epochs=1))
+    config = load_train_config(_config(tmp_path, synthetic, phase="tracking", epochs=1))
     train(config, progress=False)
-    longer = load_train_config(_config(tmp_path, synthetic, stage="tracking", epochs=2))
+    longer = load_train_config(_config(tmp_path, synthetic, phase="tracking", epochs=2))
     train(longer, resume=str(tmp_path / "run" / "last.pt"), progress=False)
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["epoch"] == 2
 
@@ -68,7 +76,7 @@ def test_resume_continues_from_the_saved_epoch(tmp_path, synthetic):
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"stage": "everything"}, "stage 'everything' unknown"),
+        ({"phase": "everything"}, "phase 'everything' unknown"),
         ({"synthetic": [], "real_rgb": None}, "no training data"),
         ({"batch_size": 0}, "batch_size must be >= 1"),
         ({"learning_rate": 1.0}, r"unknown fields \['learning_rate'\]"),
@@ -81,7 +89,7 @@ def test_bad_configs_are_named(tmp_path, synthetic, fields, message):
 
 @pytest.mark.integration
 def test_two_process_ddp_on_the_cpu_ends_with_identical_weights(tmp_path, synthetic):
-    config = _config(tmp_path, synthetic, stage="tracking", samples_per_epoch=8, epochs=1)
+    config = _config(tmp_path, synthetic, phase="tracking", samples_per_epoch=8, epochs=1)
     script = tmp_path / "ddp_train.py"
     script.write_text(
         textwrap.dedent(f"""
@@ -100,3 +108,27 @@ def test_two_process_ddp_on_the_cpu_ends_with_identical_weights(tmp_path, synthe
     initial = build_net("full_tiny").state_dict()
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
     assert any(not torch.equal(rank0[k], initial[k]) for k in rank0 if "adapters" in k)
+
+
+def test_the_old_field_name_stage_still_reads_as_the_phase(tmp_path, synthetic):
+    path = _config(tmp_path, synthetic)
+    data = yaml.safe_load(path.read_text())
+    data["stage"] = data.pop("phase")
+    path.write_text(yaml.safe_dump(data))
+    assert load_train_config(path).phase == "alignment"
+
+
+def test_datasets_in_a_reader_layout_are_training_data(tmp_path):
+    from support.fake_datasets import write_rgbt234
+
+    from mm_tracker_model.train.trainer import build_sequences
+
+    for name in ("a", "b"):
+        write_rgbt234(tmp_path / "lasher" / name, frames=3)
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump({"datasets": [{"root": str(tmp_path / "lasher"), "format": "lasher"}]}))
+    sequences = build_sequences(load_train_config(path))
+    assert [s.name for s in sequences] == ["a", "b"] and all(s.aux_frames for s in sequences)
+    path.write_text(yaml.safe_dump({"datasets": [{"root": str(tmp_path / "lasher")}]}))
+    with pytest.raises(TrainConfigError, match="needs `root` and `format`"):
+        load_train_config(path)

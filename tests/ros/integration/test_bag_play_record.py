@@ -16,12 +16,16 @@ from rosbags.highlevel import AnyReader
 from rosbags.rosbag2 import StoragePlugin, Writer
 
 from mm_tracker_model.bags.typestore import bag_typestore
+from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.executables import ros_executable
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
-LIB = REPO / "ros2_ws/install/mm_tracker/lib/mm_tracker"
-PLAYER, RECORDER = LIB / "bag_player", LIB / "bag_recorder"
+try:
+    PLAYER, RECORDER = ros_executable("bag_player"), ros_executable("bag_recorder")
+except MMTrackerError as exc:
+    pytest.skip(str(exc), allow_module_level=True)
 T0 = 1_700_000_000_000_000_000
 DATA_TOPICS = ("/cam/image", "/box", "/note")
 TIMEOUT_S = 60

@@ -25,6 +25,8 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_srvs.srv import Trigger
 
 from mm_tracker_model.data.toy import toy_sequence
+from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.executables import ros_executable
 from mm_tracker_model.streams.image_msgs import array_to_image_fields
 from mm_tracker_msgs.msg import Alignment, Box2D, TrackedTarget
 from mm_tracker_msgs.srv import InitTarget
@@ -32,7 +34,10 @@ from mm_tracker_msgs.srv import InitTarget
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
-NODE = REPO / "ros2_ws/install/mm_tracker/lib/mm_tracker/mm_tracker_node"
+try:
+    NODE = ros_executable("mm_tracker_node")
+except MMTrackerError as exc:
+    pytest.skip(str(exc), allow_module_level=True)
 STARTUP_TIMEOUT_S = 90
 
 

@@ -1,4 +1,4 @@
-"""bag_player / bag_recorder pieces that need no DDS: arguments, type names, schedule, clock, publishers, QoS."""
+"""bag_player / bag_recorder pieces that need no DDS: arguments, type imports, schedule, clock, publishers, QoS."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin, W
 
 from mm_tracker import bag_player as player
 from mm_tracker import bag_recorder as recorder
-from mm_tracker_model.bags.read import BagError, RawMessage, iter_raw, open_scan
+from mm_tracker_model.bags.msgtypes import LARGE_DEPTH, SMALL_DEPTH, RawMessage, import_msg_class
+from mm_tracker_model.bags.read import iter_raw, open_bag
 from mm_tracker_model.bags.typestore import bag_typestore
 
 T0 = 1_700_000_000_000_000_000
@@ -80,9 +81,6 @@ def run_pass(messages, *, rate=1.0, clock_hz=100.0, pause_s=0.0):
     return result, events, counts
 
 
-# ---- arguments and names ---------------------------------------------------------------------------------------
-
-
 def test_player_defaults_and_topic_names():
     options = player.parse_args(["bag", "--topics", "cam/image", "/box", "--wait-for-subscribers", "a"])
     assert options == player.PlayerOptions(bag=Path("bag"), topics=("/cam/image", "/box"), wait_for_subscribers=("/a",))
@@ -101,22 +99,15 @@ def test_player_rejects_bad_arguments(args, capsys):
     assert "bag_player: error" in capsys.readouterr().err
 
 
-def test_msgtype_maps_to_module_and_class():
-    assert player.msgtype_to_import("sensor_msgs/msg/Image") == ("sensor_msgs.msg", "Image")
-    assert player.msgtype_to_import("mm_tracker_msgs/msg/Box2D") == ("mm_tracker_msgs.msg", "Box2D")
-    for bad in ("sensor_msgs/Image", "Image", "a/msg/B/C", "sensor_msgs/msg/", "../x/msg/Y"):
-        with pytest.raises(ValueError):
-            player.msgtype_to_import(bad)
-
-
-def test_import_msg_class():
+def test_import_msg_class_gives_the_rclpy_classes():
     from std_msgs.msg import String
 
-    assert player.import_msg_class("std_msgs/msg/String") is String
-    with pytest.raises(ImportError):
-        player.import_msg_class("no_such_pkg_xyz/msg/Thing")
+    from mm_tracker_msgs.msg import TrackedTarget
+
+    assert import_msg_class("std_msgs/msg/String") is String
+    assert import_msg_class("mm_tracker_msgs/msg/TrackedTarget") is TrackedTarget
     with pytest.raises(AttributeError):
-        player.import_msg_class("std_msgs/msg/NoSuchThing")
+        import_msg_class("std_msgs/msg/NoSuchThing")
 
 
 def test_select_topics_filters_and_drops_the_bags_clock_when_publishing_one():
@@ -127,14 +118,6 @@ def test_select_topics_filters_and_drops_the_bags_clock_when_publishing_one():
     assert chosen == bag and not warnings
     chosen, warnings = player.select_topics(bag, ["/img", "/nope"], with_clock=True)
     assert chosen == {"/img": bag["/img"]} and warnings == ["not in the bag: /nope"]
-
-
-def test_history_depth():
-    assert player.history_depth("sensor_msgs/msg/Image") == player.LARGE_DEPTH
-    assert player.history_depth("std_msgs/msg/String") == player.SMALL_DEPTH
-
-
-# ---- schedule and clock ----------------------------------------------------------------------------------------
 
 
 def test_schedule_scales_with_rate():
@@ -205,28 +188,6 @@ def test_format_summary():
     assert line == "bag_player: published 7 messages in 1.23 s of playback (1 pass): /a 5, /b 2; skipped topics: /x"
 
 
-# ---- bags and publishers ---------------------------------------------------------------------------------------
-
-
-def test_check_bag_path_rejects_missing_and_non_bag_paths(tmp_path):
-    with pytest.raises(BagError, match="no such bag"):
-        player.check_bag_path(tmp_path / "missing")
-    with pytest.raises(BagError, match="not a rosbag2 bag"):
-        player.check_bag_path(tmp_path)
-    (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(BagError, match="not a rosbag2 bag"):
-        player.check_bag_path(tmp_path / "notes.txt")
-    (tmp_path / "old.bag").write_bytes(b"#ROSBAG V2.0\n")
-    with pytest.raises(BagError, match="ROS 1"):
-        player.check_bag_path(tmp_path / "old.bag")
-    (tmp_path / "fake.mcap").write_bytes(b"not an mcap at all")
-    player.check_bag_path(tmp_path / "fake.mcap")  # looks like one: open_scan tells
-    with pytest.raises(BagError, match="not an MCAP file"):
-        open_scan(tmp_path / "fake.mcap")
-    write_bag(tmp_path / "bag", n_images=1)
-    player.check_bag_path(tmp_path / "bag")
-
-
 class FakeNode:
     """create_publisher / count_subscribers as rclpy's node; each publisher records what it published."""
 
@@ -259,7 +220,7 @@ def test_publishers_are_made_on_a_topics_first_message_and_skip_what_cannot_be_p
     ]
     assert list(publishers.playable(messages)) == [("/a", T0 + 2, b"a0"), ("/a", T0 + 4, b"a1")]
     assert set(node.created) == {"/a"} and node.created["/a"].msg_class is String
-    assert node.created["/a"].depth == player.SMALL_DEPTH
+    assert node.created["/a"].depth == SMALL_DEPTH
     assert publishers.skipped == ["/x"] and publishers.ignored == {"/clock", "/x"}
     err = capsys.readouterr().err
     assert err.count("skipping /x") == 1 and err.count("/clock is not replayed") == 1
@@ -267,39 +228,25 @@ def test_publishers_are_made_on_a_topics_first_message_and_skip_what_cannot_be_p
     assert [m[0] for m in publishers.playable(messages[:1])] == ["/clock"]
 
 
-def test_read_ahead_stops_once_the_awaited_topics_are_known(tmp_path):
-    write_bag(tmp_path / "bag", n_images=40)
-    (mcap,) = (tmp_path / "bag").glob("*.mcap")
-    os.truncate(mcap, int(mcap.stat().st_size * 0.6))
-    scan = open_scan(tmp_path / "bag")
-    player.read_ahead(tmp_path / "bag", ["/box"], scan)
-    assert scan.topics == {"/cam/image": "sensor_msgs/msg/Image", "/box": "mm_tracker_msgs/msg/Box2D"}
-    assert scan.messages == 0 and scan.error is None  # the probe's count and error are its own
-    player.read_ahead(tmp_path / "bag", ["/never"], scan)  # to the cut, quietly
-    assert scan.error is None
-
-
 @pytest.mark.parametrize("zstd", [False, True])
 def test_a_truncated_bag_plays_its_readable_messages_through_lazily_made_publishers(tmp_path, zstd):
     written = write_bag(tmp_path / "bag", n_images=40, zstd=zstd)  # ~124 kB: one chunk, cut inside it
     (mcap,) = (tmp_path / "bag").glob("*.mcap")
     os.truncate(mcap, int(mcap.stat().st_size * 0.6))
-    scan = open_scan(tmp_path / "bag")
-    assert not scan.indexed
-    node = FakeNode()
-    result, events, counts = run_pass(player.Publishers(node, with_clock=True).playable(iter_raw(mcap, None, scan)))
+    assert not open_bag(tmp_path / "bag").indexed
+    node, messages = FakeNode(), iter_raw(mcap)
+    result, events, counts = run_pass(player.Publishers(node, with_clock=True).playable(messages))
     played = [(e[2], e[3]) for e in events if e[0] == "msg"]
     assert played == [(topic, data) for topic, _, data in written[: len(played)]]
+    damage = messages.damage
     if zstd:  # the images compress to one small chunk, whole before the cut; the cut is in the index after it
-        assert len(played) == len(written) and scan.error.startswith("message #50 (topic unknown): bag.mcap: truncated")
+        assert len(played) == len(written) == damage.read == 50 and damage.topic is None
+        assert str(damage).startswith("message #50 (topic unknown): bag.mcap: truncated")
         return
-    assert len(played) >= int(len(written) * 0.6) - 2 and sum(counts.values()) == len(played)
-    assert scan.error.startswith(f"message #{len(played)} (topic {written[len(played)][0]}): bag.mcap: truncated")
-    assert node.created["/cam/image"].depth == player.LARGE_DEPTH and node.created["/box"].depth == player.SMALL_DEPTH
+    assert len(played) >= int(len(written) * 0.6) - 2 and sum(counts.values()) == len(played) == damage.read
+    assert str(damage).startswith(f"message #{len(played)} (topic {written[len(played)][0]}): bag.mcap: truncated")
+    assert node.created["/cam/image"].depth == LARGE_DEPTH and node.created["/box"].depth == SMALL_DEPTH
     assert result == pytest.approx((written[len(played) - 1][1] - T0) / 1e9)
-
-
-# ---- recorder ------------------------------------------------------------------------------------------------
 
 
 def test_recorder_arguments(capsys):
@@ -320,7 +267,7 @@ def test_subscription_qos_matches_the_publishers():
     qos = recorder.subscription_qos([reliable], "std_msgs/msg/String")
     assert (qos.reliability, qos.depth, qos.durability) == (ReliabilityPolicy.RELIABLE, 100, DurabilityPolicy.VOLATILE)
     qos = recorder.subscription_qos([reliable, best_effort], "sensor_msgs/msg/Image")
-    assert (qos.reliability, qos.depth) == (ReliabilityPolicy.BEST_EFFORT, player.LARGE_DEPTH)
+    assert (qos.reliability, qos.depth) == (ReliabilityPolicy.BEST_EFFORT, LARGE_DEPTH)
     assert recorder.subscription_qos([latched], "tf2_msgs/msg/TFMessage").durability == DurabilityPolicy.TRANSIENT_LOCAL
     assert recorder.subscription_qos([latched, reliable], "x/msg/Y").durability == DurabilityPolicy.VOLATILE
     assert recorder.subscription_qos([], "x/msg/Y").reliability == ReliabilityPolicy.RELIABLE

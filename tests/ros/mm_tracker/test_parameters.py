@@ -28,7 +28,9 @@ def test_each_bad_value_is_named(name, value, message):
 
 
 def test_half_precision_needs_cuda():
-    assert validate(_defaults() | {"device": "cpu", "precision": "bf16"})
+    assert validate(_defaults() | {"device": "cpu", "precision": "bf16"}) == [
+        "parameter 'precision' = 'bf16': needs device cuda (device is cpu)"
+    ]
     assert validate(_defaults() | {"device": "cuda:1", "precision": "bf16"}) == []
 
 

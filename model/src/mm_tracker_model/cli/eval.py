@@ -9,22 +9,29 @@ the node's outputs into a result bag and scores those. RUN_DIR receives metrics.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
+import torch
+
 from mm_tracker_model.bags.topics import BagTopics
 from mm_tracker_model.bags.write import BagOptions
 from mm_tracker_model.cli.common import run_cli
-from mm_tracker_model.data.pseudo_aux import PSEUDO_MODALITIES
-from mm_tracker_model.data.readers import READERS
+from mm_tracker_model.data.readers import READERS, read_sequence
 from mm_tracker_model.engine import EngineConfig
+from mm_tracker_model.engine.stream import StreamConfig
 from mm_tracker_model.errors import MMTrackerError
 from mm_tracker_model.eval.driver import EvalJob, evaluate_all, shard, write_outputs
 from mm_tracker_model.eval.inputs import EvalInput
 from mm_tracker_model.eval.live import LiveConfig
 from mm_tracker_model.eval.offline import OfflineConfig
 from mm_tracker_model.eval.report import summary_table
+from mm_tracker_model.eval.settings import SETTINGS, evaluate
+from mm_tracker_model.io.checkpoint import load_net
+from mm_tracker_model.modalities import MODALITIES
+from mm_tracker_model.weights import default_checkpoint
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,10 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--sequence", type=Path, nargs="+", help="sequence folder(s) of --format")
     source.add_argument("--dataset", type=Path, help="a folder of sequence folders of --format")
     source.add_argument("--bag", type=Path, nargs="+", help="rosbag2 folder(s) with images and ground truth")
+    source.add_argument(
+        "--synthetic",
+        type=Path,
+        help="mm-tracker-synth output: the model card's comparison of --settings (offline, printed as a table)",
+    )
+    parser.add_argument(
+        "--settings", default=",".join(SETTINGS), help=f"with --synthetic, comma-separated of: {', '.join(SETTINGS)}"
+    )
     parser.add_argument("--format", choices=sorted(READERS), help="dataset layout of --sequence/--dataset")
-    parser.add_argument("--pseudo-aux", choices=PSEUDO_MODALITIES, help="synthesise X for RGB-only formats")
+    parser.add_argument("--pseudo-aux", choices=MODALITIES, help="synthesise X for RGB-only formats")
     parser.add_argument("--misalign", help="warp X by a known drifting homography: 'default' or key=value,...")
-    parser.add_argument("--modality", choices=PSEUDO_MODALITIES, help="X modality of bags without metadata")
+    parser.add_argument("--modality", choices=MODALITIES, help="X modality of bags without metadata")
     parser.add_argument("--rate", type=float, default=30.0, help="RGB rate for sequences (Hz)")
     parser.add_argument("--aux-every", type=int, default=1, help="X on every n-th RGB frame for sequences")
     defaults = BagTopics()
@@ -45,9 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", type=Path, help="default: the packaged default model")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     parser.add_argument("--no-online-alignment", action="store_true", help="keep the calibration homography")
+    parser.add_argument(
+        "--rgb-only",
+        action="store_true",
+        help="ignore the X stream: start and track on RGB alone (a converted OSTrack)",
+    )
     parser.add_argument("--live", action="store_true", help="through the real node over DDS (needs tools/env.sh)")
     parser.add_argument("--out", type=Path, help="RUN_DIR (default: runs/eval-<time>)")
-    parser.add_argument("--json", type=Path, help="also write the metrics JSON here")
+    parser.add_argument("--json", type=Path, help="also write the metrics JSON here ('-': standard output)")
     parser.add_argument("--workers", type=int, default=1, help="sequences evaluated in parallel processes")
     parser.add_argument("--shard", help="i/n: evaluate every n-th input from i (split across machines)")
     parser.add_argument("--no-video", action="store_true", help="skip the annotated MP4s")
@@ -58,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 def collect_inputs(args: argparse.Namespace) -> list[EvalInput]:
     given = [x for x in (args.sequence, args.dataset, args.bag) if x]
     if len(given) != 1:
-        raise MMTrackerError("give exactly one of --sequence, --dataset or --bag")
+        raise MMTrackerError("give exactly one of --sequence, --dataset, --bag or --synthetic")
     topics = BagTopics(
         rgb=args.rgb_topic, aux=args.aux_topic, gt_target=args.gt_target_topic, gt_alignment=args.gt_alignment_topic
     )
@@ -76,10 +96,40 @@ def collect_inputs(args: argparse.Namespace) -> list[EvalInput]:
     return [EvalInput(f, args.format, args.pseudo_aux, args.misalign, bag_options, topics) for f in folders]
 
 
+def compare_settings(args: argparse.Namespace) -> int:
+    """One checkpoint on synthetic sequences in each setting (full, calibration kept, identity): one row each."""
+    folders = (
+        sorted(p for p in args.synthetic.iterdir() if (p / "meta.json").is_file()) if args.synthetic.is_dir() else []
+    )
+    if not folders:
+        raise MMTrackerError(f"{str(args.synthetic)!r} holds no synthetic sequences (seq_*/meta.json)")
+    sequences = [read_sequence(f, "synthetic") for f in folders]
+    checkpoint = args.checkpoint or default_checkpoint(sequences[0].modality)
+    if checkpoint is None:
+        raise MMTrackerError("no --checkpoint given and no default model is packaged (model/weights/)")
+    torch.manual_seed(0)
+    net = load_net(checkpoint)
+    settings = args.settings.split(",")
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise MMTrackerError(f"--settings {unknown} unknown; known: {', '.join(SETTINGS)}")
+    reports = [evaluate(net, sequences, s, progress=not args.quiet).to_dict() for s in settings]
+    if args.json is not None:
+        text = json.dumps(reports, indent=2)
+        print(text) if str(args.json) == "-" else args.json.write_text(text + "\n")
+    if str(args.json) != "-":
+        print(f"{'setting':<22}{'PR':>7}{'NPR':>7}{'SR':>7}{'corner err px':>15}")
+        for r in reports:
+            print(f"{r['setting']:<22}{r['pr']:7.3f}{r['npr']:7.3f}{r['sr']:7.3f}{r['align_corner_err_px']:15.2f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def body() -> int:
+        if args.synthetic is not None:
+            return compare_settings(args)
         items = shard(collect_inputs(args), args.shard)
         if not items:
             raise MMTrackerError("nothing to evaluate (empty dataset or shard)")
@@ -90,8 +140,12 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint=args.checkpoint,
             live=args.live,
             video=not args.no_video,
-            offline=OfflineConfig(engine=engine),
-            live_config=LiveConfig(device=args.device, checkpoint=args.checkpoint),
+            offline=OfflineConfig(engine=engine, stream=StreamConfig(rgb_only=args.rgb_only)),
+            live_config=LiveConfig(
+                device=args.device,
+                checkpoint=args.checkpoint,
+                rgb_only=args.rgb_only,
+            ),
         )
         results = evaluate_all(items, job, workers=args.workers, progress=not args.quiet)
         context = {

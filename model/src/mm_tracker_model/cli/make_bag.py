@@ -13,9 +13,9 @@ from pathlib import Path
 
 from mm_tracker_model.bags.write import STORAGES, BagOptions, write_bag
 from mm_tracker_model.cli.common import run_cli
-from mm_tracker_model.data.pseudo_aux import PSEUDO_MODALITIES
 from mm_tracker_model.data.readers import READERS
 from mm_tracker_model.data.sources import open_sequence
+from mm_tracker_model.modalities import MODALITIES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="new rosbag2 folder")
     parser.add_argument("--storage", choices=sorted(STORAGES), default="mcap")
     parser.add_argument("--misalign", help="'default' or key=value,... of drift, jitter, scale, seed")
-    parser.add_argument("--pseudo-aux", choices=PSEUDO_MODALITIES, help="synthesise X for RGB-only formats")
+    parser.add_argument("--pseudo-aux", choices=MODALITIES, help="synthesise X for RGB-only formats")
     parser.add_argument("--rate", type=float, default=30.0, help="RGB frame rate (Hz)")
     parser.add_argument("--aux-every", type=int, default=1, help="X on every n-th RGB frame (3 -> 10 Hz at 30 Hz)")
     args = parser.parse_args(argv)

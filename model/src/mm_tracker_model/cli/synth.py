@@ -9,8 +9,9 @@ import argparse
 from pathlib import Path
 
 from mm_tracker_model.cli.common import run_cli
-from mm_tracker_model.data.synthetic import MODALITIES, SynthConfig, generate
+from mm_tracker_model.data.synthetic import SynthConfig, generate
 from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.modalities import MODALITIES
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -18,8 +18,7 @@ from mm_tracker_model.data.sequence import Sequence, SequenceError
 from mm_tracker_model.data.synthetic import event_frame
 from mm_tracker_model.geometry.boxes import map_box
 from mm_tracker_model.geometry.crops import warp_image
-
-PSEUDO_MODALITIES = ("thermal", "event", "depth")
+from mm_tracker_model.modalities import MODALITIES
 
 
 def _soft_box_mask(shape: tuple[int, int], box: np.ndarray) -> np.ndarray:
@@ -62,8 +61,8 @@ class PseudoAuxSequence:
         drift_px: float = 10.0,
         jitter_px: float = 0.6,
     ) -> None:
-        if modality not in PSEUDO_MODALITIES:
-            raise SequenceError(f"pseudo modality {modality!r} unknown; known: {', '.join(PSEUDO_MODALITIES)}")
+        if modality not in MODALITIES:
+            raise SequenceError(f"pseudo modality {modality!r} unknown; known: {', '.join(MODALITIES)}")
         self.base, self.modality, self.seed = sequence, modality, seed
         first = sequence.load_rgb(0)
         rgb_size = (first.shape[1], first.shape[0])

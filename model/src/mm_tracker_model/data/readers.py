@@ -50,8 +50,9 @@ def read_gtot(folder: Path) -> Sequence:
 
 
 def read_vtuav(folder: Path) -> Sequence:
-    """VTUAV: rgb/, ir/, rgb.txt, ir.txt with one ground-truth line per 10 frames."""
-    rgb, aux = list_frames(folder / "rgb"), list_frames(folder / "ir")
+    """VTUAV: rgb/, ir/ (or ir_gray/, as the authors' scripts and sample use), rgb.txt, ir.txt; GT every 10 frames."""
+    infrared = next((folder / name for name in ("ir", "ir_gray") if (folder / name).is_dir()), folder / "ir")
+    rgb, aux = list_frames(folder / "rgb"), list_frames(infrared)
     boxes_rgb, boxes_aux = read_boxes(folder / "rgb.txt"), read_boxes(_first(folder, "ir.txt", "rgb.txt"))
     n = _common_length(rgb, aux)
     rows = min(len(boxes_rgb), len(boxes_aux), -(-n // 10))

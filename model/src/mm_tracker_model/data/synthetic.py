@@ -31,9 +31,9 @@ from mm_tracker_model.data.misalignment import Misalignment
 from mm_tracker_model.data.sequence import Sequence, list_frames
 from mm_tracker_model.geometry.boxes import map_box
 from mm_tracker_model.geometry.crops import warp_image
+from mm_tracker_model.modalities import MODALITIES
 
 GENERATOR = "mm_tracker synthetic/1"
-MODALITIES = ("thermal", "depth", "event")
 AUX_ENCODING = {"thermal": "mono8", "depth": "16UC1", "event": "rgb8"}
 
 

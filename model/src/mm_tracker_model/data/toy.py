@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from mm_tracker_model.geometry.boxes import map_box
+from mm_tracker_model.geometry.boxes import cxcywh_to_xywh, map_box
 from mm_tracker_model.geometry.crops import warp_image
 
 
@@ -50,7 +50,7 @@ def toy_sequence(
         w, h = 48 + 8 * np.sin(t / 20.0), 36 + 6 * np.cos(t / 25.0)
         cx = width / 2 + 0.3 * width * np.sin(t / 30.0)
         cy = height / 2 + 0.25 * height * np.sin(t / 45.0 + 1.0)
-        box = np.array([cx - w / 2, cy - h / 2, w, h])
+        box = cxcywh_to_xywh(np.array([cx, cy, w, h]))
         rgb = background.copy()
         x0, y0, x1, y1 = (round(v) for v in (box[0], box[1], box[0] + w, box[1] + h))
         rgb[y0:y1, x0:x1] = cv2.resize(texture, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)

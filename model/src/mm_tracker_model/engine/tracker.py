@@ -39,7 +39,7 @@ class EngineConfig:
     precision: str = "fp32"
     tocu_alpha: float = 0.5  # Hann-weighted peak score above which TOCU may run
     tocu_beta: float = 0.7  # IoU with the initial box a TOCU candidate must reach
-    tocu_every: int = 1  # run TOCU at most every N frames
+    tocu_every: int = 10  # run TOCU at most every N frames (its forward costs more than a frame's)
     lost_score: float = 0.2
     lost_patience: int = 10  # frames under lost_score before the state becomes LOST
     max_corner_shift: float = 0.25  # guard: fraction of the X image diagonal H's corners may move from calibration
@@ -81,13 +81,12 @@ class TrackResult:
 
 @dataclass
 class EngineStats:
-    frames: int = 0
-    degraded_frames: int = 0
+    """What the engine decided over its life (reported in /diagnostics); degradations are counted by the caller."""
+
     tocu_attempts: int = 0
     tocu_accepted: int = 0
     guard_rejections: int = 0
     lost_events: int = 0
-    degradations: dict[str, int] = field(default_factory=dict)
 
 
 def hann2d(size: int) -> torch.Tensor:
@@ -125,10 +124,12 @@ class Tracker:
         self.state = TrackState.IDLE
         self._autocast_dtype = PRECISIONS[self.config.precision]
 
-    # -- set-up -------------------------------------------------------------------------------------------------
-
     def initialize(self, rgb: np.ndarray, x: np.ndarray | None, box, homography: np.ndarray | None = None) -> None:
-        """Start tracking `box` (x, y, w, h RGB pixels); `homography` maps X to RGB pixels (calibration)."""
+        """Start tracking `box` (x, y, w, h RGB pixels); `homography` maps X to RGB pixels (calibration).
+
+        `x=None` starts an RGB-only target (no X camera): RGB stands in for X in the template and every frame,
+        which with a converted single-modality tracker computes exactly that tracker.
+        """
         check_rgb(rgb)
         if not bx.is_valid_box(box):
             raise EngineInputError(f"initial box {list(box)} is degenerate: need finite x, y and w, h > 0")
@@ -139,6 +140,9 @@ class Tracker:
         x, degraded = self._usable_aux(x)
         if degraded:
             raise EngineInputError(f"initialize needs a valid X image ({degraded[0]})")
+        self.rgb_only = x is None
+        if self.rgb_only:
+            x, self.h_global = rgb, np.eye(3)
         self.box = np.asarray(box, dtype=np.float64)
         self.initial_box = self.box.copy()
         self.x_size = (x.shape[1], x.shape[0])
@@ -162,7 +166,7 @@ class Tracker:
         """
         return TrackResult(
             box=self.initial_box.copy(),
-            box_x=bx.map_box(self.initial_box, np.linalg.inv(self.h_global)),
+            box_x=None if self.rgb_only else bx.map_box(self.initial_box, np.linalg.inv(self.h_global)),
             score=1.0,
             state=TrackState.TRACKING,
             homography=self.h_global.copy(),
@@ -179,8 +183,6 @@ class Tracker:
         self.h_global = self.h_calibration.copy()
         self.dynamic_template = None
 
-    # -- per frame ----------------------------------------------------------------------------------------------
-
     def track(self, rgb: np.ndarray, x: np.ndarray | None) -> TrackResult:
         """Track one synchronised pair; `x=None` (missing or stale X) runs the RGB-only degraded mode."""
         if self.state == TrackState.IDLE:
@@ -188,7 +190,7 @@ class Tracker:
         check_rgb(rgb)
         timings: dict[str, float] = {}
         start = time.perf_counter()
-        x, degraded = self._usable_aux(x)
+        x, degraded = self._usable_aux(None if self.rgb_only else x)
         cfg = self.net_config
         self.frame_index += 1
         rgb_only = x is None
@@ -232,7 +234,6 @@ class Tracker:
             tocu_updated = self._tocu(rgb, x, frame_h)
         timings["tocu"] = _elapsed_ms(start)
 
-        self._count(degraded)
         box_x = None if rgb_only else bx.map_box(self.box, np.linalg.inv(frame_h))
         return TrackResult(
             box=self.box.copy(),
@@ -249,11 +250,10 @@ class Tracker:
             timings_ms=timings,
         )
 
-    # -- pieces -------------------------------------------------------------------------------------------------
-
     def _usable_aux(self, x: np.ndarray | None) -> tuple[np.ndarray | None, list[str]]:
+        """None (the caller chose RGB-only and reports why) or a checked X image; an unusable one is a degradation."""
         if x is None:
-            return None, ["aux_missing"]
+            return None, []
         try:
             check_rgb(x, "x")
         except EngineInputError:
@@ -285,8 +285,7 @@ class Tracker:
 
     def _unpack(self, packed: np.ndarray, output):
         size = self.net_config.search_size
-        cx, cy, w, h = packed[:4] * size
-        box = np.array([cx - w / 2, cy - h / 2, w, h])
+        box = bx.cxcywh_to_xywh(packed[:4] * size)
         score = float(packed[4])
         if output.alignment is None:
             return box, score, None, [], [], 1.0
@@ -311,7 +310,10 @@ class Tracker:
             return False
         width, height = self.x_size
         bound = self.config.max_corner_shift * math.hypot(width, height)
-        return bx.corner_shift(candidate / candidate[2, 2], self.h_calibration, width, height) <= bound
+        shifts = hg.corner_distances(
+            torch.from_numpy(candidate / candidate[2, 2]), torch.from_numpy(self.h_calibration), width, height
+        )
+        return float(shifts.max()) <= bound
 
     def _update_state(self, score: float) -> None:
         if score < self.config.lost_score:
@@ -335,9 +337,8 @@ class Tracker:
         output = self._forward([templates], search)
         boxes = (output.boxes.float() * cfg.search_size).cpu().numpy().astype(np.float64)
         ious = []
-        for cx, cy, w, h in boxes:
-            in_frame0 = self.initial_search.crop.box_to_image(np.array([cx - w / 2, cy - h / 2, w, h]))
-            ious.append(bx.iou(in_frame0, self.initial_box))
+        for box in bx.cxcywh_to_xywh(boxes):
+            ious.append(bx.iou(self.initial_search.crop.box_to_image(box), self.initial_box))
         iou_aligned, iou_unaligned = ious
         beta = self.config.tocu_beta
         if iou_aligned >= iou_unaligned and iou_aligned > beta:
@@ -351,13 +352,6 @@ class Tracker:
         if iou_unaligned > beta:
             self.dynamic_template = pair_tensor(unaligned, self.device)
         return False
-
-    def _count(self, degraded: list[str]) -> None:
-        self.stats.frames += 1
-        if degraded:
-            self.stats.degraded_frames += 1
-            for name in degraded:
-                self.stats.degradations[name] = self.stats.degradations.get(name, 0) + 1
 
 
 def _elapsed_ms(start: float) -> float:

@@ -11,7 +11,6 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from mm_tracker_model.bags.read import BagScan
 from mm_tracker_model.errors import MMTrackerError
 from mm_tracker_model.eval import report
 from mm_tracker_model.eval.inputs import EvalInput
@@ -60,25 +59,26 @@ def _net(checkpoint: Path) -> torch.nn.Module:
 
 def evaluate_one(item: EvalInput, job: EvalJob) -> SequenceRun:
     run = new_run(item)
-    scan = BagScan({}, {})
     if job.live:
         bag = item.to_bag(job.run_dir / "bags" / run.name)
         result_bag = run_live(bag, job.run_dir / "live", run, job.live_config, item.topics)
         # Ground truth and the RGB frame list come from the input bag, outputs from the result bag.
         truth_only = SequenceRun(run.name, run.modality)
-        for name, msg in EvalInput(bag, topics=item.topics).messages(scan):
+        messages = EvalInput(bag, topics=item.topics).messages()
+        for name, msg in messages:
             truth_only.note_input(name, msg)
         run.truth, run.rgb_stamps, run.x_size = truth_only.truth, truth_only.rgb_stamps, truth_only.x_size
         read_results(result_bag, run)
         if len(run.rgb_stamps) > 1:  # throughput over the replayed time: outputs per second of the bag at --rate
             run.wall_s = (run.rgb_stamps[-1] - run.rgb_stamps[0]) / 1e9 / job.live_config.rate
     else:
-        run = run_offline(_net(job.resolved_checkpoint(run.modality)), item.messages(scan), run, job.offline)
-    if scan.error:
-        run.bag_error = "; ".join(e for e in (run.bag_error, f"input bag: {scan.error}") if e)
+        messages = item.messages()
+        run = run_offline(_net(job.resolved_checkpoint(run.modality)), messages, run, job.offline)
+    if messages.damage:  # the run scores what was read before it
+        run.bag_error = "; ".join(e for e in (run.bag_error, f"input bag: {messages.damage}") if e)
     run.score()  # fails here, named, when there is nothing to score (no output, no matching ground truth)
     if job.video:
-        report.write_video(job.run_dir / "videos" / f"{run.name}.mp4", run, item.messages(BagScan({}, {})))
+        report.write_video(job.run_dir / "videos" / f"{run.name}.mp4", run, item.messages())
     return run
 
 

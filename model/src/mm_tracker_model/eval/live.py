@@ -7,7 +7,6 @@ found through AMENT_PREFIX_PATH (set by `source tools/env.sh` or a sourced ROS w
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -16,13 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from mm_tracker_model.bags.read import BagScan, box_array, iter_messages, open_scan, stamp_ns
+from mm_tracker_model.bags.read import iter_messages, open_bag, stamp_ns
 from mm_tracker_model.bags.topics import BagTopics, ResultTopics
 from mm_tracker_model.calibration import CameraCalibration, RigCalibration, save_calibration
+from mm_tracker_model.engine.tracker import TrackState
 from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.eval.ground_truth import box_array, target_box, true_homography
 from mm_tracker_model.eval.runs import FrameOutput, SequenceRun
+from mm_tracker_model.executables import ros_executable
 
-PACKAGE = "mm_tracker"
 START_PAUSE_S = 2.0  # lets the recorder discover the node's output topics before the first frame
 STOP_TIMEOUT_S = 20.0
 
@@ -34,38 +35,28 @@ class LiveConfig:
     rate: float = 1.0
     settle_s: float = 3.0  # after the last frame, for the node to finish its queue
     startup_timeout_s: float = 120.0
+    rgb_only: bool = False  # the node ignores X (no aux/image subscription), so nobody listens to it
     extra_node_params: tuple[str, ...] = ()
 
 
-def executable(name: str) -> Path:
-    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
-        path = Path(prefix) / "lib" / PACKAGE / name
-        if prefix and path.is_file():
-            return path
-    raise MMTrackerError(
-        f"--live needs the {PACKAGE} ROS package ({name} not found on AMENT_PREFIX_PATH): "
-        "run `source tools/env.sh` after `make setup`, or source your ROS workspace"
-    )
-
-
 def _first_truth(bag: Path, topics: BagTopics) -> tuple[np.ndarray, np.ndarray | None, tuple, tuple]:
-    """Frame 0's box and true homography, and the RGB and X image sizes (width, height)."""
+    """The first valid ground-truth box and the first true homography, and the RGB and X image sizes (width, height)."""
     box = homography = rgb_size = x_size = None
     wanted = [topics.gt_target, topics.gt_alignment, topics.rgb, topics.aux]
-    for topic, _, msg in iter_messages(bag, wanted, BagScan({}, {})):
-        if topic == topics.gt_target and box is None and msg.state != 0 and msg.box.width > 0 and msg.box.height > 0:
-            box = box_array(msg.box)
-        elif topic == topics.gt_alignment and homography is None:
-            homography = np.array(msg.homography, dtype=np.float64).reshape(3, 3)
-        elif topic == topics.rgb and rgb_size is None:
-            rgb_size = (int(msg.width), int(msg.height))
-        elif topic == topics.aux and x_size is None:
-            x_size = (int(msg.width), int(msg.height))
-        if box is not None and rgb_size is not None and x_size is not None:
-            break
-    if box is None or rgb_size is None or x_size is None:
-        raise MMTrackerError(f"bag {str(bag)!r}: no ground-truth box or no images to start the live run from")
-    return box, homography, rgb_size, x_size
+    with iter_messages(bag, wanted) as messages:
+        for topic, _, msg in messages:
+            if topic == topics.gt_target and box is None:
+                box = target_box(msg)
+            elif topic == topics.gt_alignment and homography is None:
+                homography = true_homography(msg)
+            elif topic == topics.rgb and rgb_size is None:
+                rgb_size = (int(msg.width), int(msg.height))
+            elif topic == topics.aux and x_size is None:
+                x_size = (int(msg.width), int(msg.height))
+            if box is not None and rgb_size is not None and x_size is not None:
+                return box, homography, rgb_size, x_size
+    damage = f" (unreadable from {messages.damage})" if messages.damage else ""
+    raise MMTrackerError(f"bag {str(bag)!r}: no ground-truth box or no images to start the live run from{damage}")
 
 
 def _launch(command: list[str], log: Path) -> subprocess.Popen:
@@ -91,7 +82,7 @@ def _tail(log: Path, chars: int = 3000) -> str:
 def run_live(bag: Path, work: Path, run: SequenceRun, config: LiveConfig, topics: BagTopics | None = None) -> Path:
     """Replay `bag` through the node; returns the result bag (outputs are read with `read_results`)."""
     topics = topics or BagTopics()
-    open_scan(bag, [topics.rgb, topics.aux])
+    open_bag(bag, [topics.rgb, topics.aux])
     work.mkdir(parents=True, exist_ok=True)
     box, homography, rgb_size, x_size = _first_truth(bag, topics)
     rig = work / f"{run.name}_rig.yaml"
@@ -114,14 +105,15 @@ def run_live(bag: Path, work: Path, run: SequenceRun, config: LiveConfig, topics
         f"aux_modality:={run.modality}",
         f"device:={config.device}",
         f"calibration_file:={rig}",
-        "initial_box:=[" + ", ".join(f"{v:.3f}" for v in box) + "]",
+        "initial_box:=[" + ", ".join(repr(float(v)) for v in box) + "]",  # exact: offline starts from the same box
         "diagnostics_period:=1.0",
+        f"rgb_only:={str(config.rgb_only).lower()}",
         *config.extra_node_params,
     ]
     if config.checkpoint is not None:
         node_params.append(f"checkpoint:={config.checkpoint}")
     logs = {name: work / f"{run.name}_{name}.log" for name in ("node", "recorder", "player")}
-    node_exe, recorder_exe, player_exe = (executable(n) for n in ("mm_tracker_node", "bag_recorder", "bag_player"))
+    node_exe, recorder_exe, player_exe = (ros_executable(n) for n in ("mm_tracker_node", "bag_recorder", "bag_player"))
     node_cmd = [str(node_exe), *sim, *[a for p in node_params for a in ("-p", p)]]
     recorder_cmd = [str(recorder_exe), "--out", str(result_bag), "--topics", *vars(results).values(), *sim]
     processes: list[subprocess.Popen] = []
@@ -139,8 +131,7 @@ def run_live(bag: Path, work: Path, run: SequenceRun, config: LiveConfig, topics
             topics.rgb_info,
             topics.aux_info,
             "--wait-for-subscribers",
-            topics.rgb,
-            topics.aux,
+            *((topics.rgb,) if config.rgb_only else (topics.rgb, topics.aux)),
             "--wait-timeout",
             str(config.startup_timeout_s),
             "--start-paused-s",
@@ -171,21 +162,21 @@ def read_results(result_bag: Path, run: SequenceRun, results: ResultTopics | Non
     alignments: dict[int, tuple[np.ndarray, tuple[str, ...]]] = {}
     targets: dict[int, tuple[np.ndarray, float, int]] = {}
     latency: dict[str, float] = {}
-    scan = open_scan(result_bag)
-    for topic, _, msg in iter_messages(result_bag, vars(results).values(), scan):
-        if topic == results.target and msg.state != 0:
-            targets[stamp_ns(msg.header)] = (box_array(msg.box), float(msg.score), int(msg.state))
-        elif topic == results.alignment:
-            matrix = np.array(msg.frame_homography, dtype=np.float64).reshape(3, 3)
-            alignments[stamp_ns(msg.header)] = (matrix, tuple(msg.stage_experts))
-        elif topic == results.diagnostics:
-            for status in msg.status:
-                values = {kv.key: kv.value for kv in status.values}
-                if "latency_ms_p50" in values:
-                    latency = {"p50": float(values["latency_ms_p50"]), "p95": float(values["latency_ms_p95"])}
+    with iter_messages(result_bag, vars(results).values()) as messages:
+        for topic, _, msg in messages:
+            if topic == results.target and msg.state != TrackState.IDLE:
+                targets[stamp_ns(msg.header)] = (box_array(msg.box), float(msg.score), int(msg.state))
+            elif topic == results.alignment:
+                matrix = np.array(msg.frame_homography, dtype=np.float64).reshape(3, 3)
+                alignments[stamp_ns(msg.header)] = (matrix, tuple(msg.stage_experts))
+            elif topic == results.diagnostics:
+                for status in msg.status:
+                    values = {kv.key: kv.value for kv in status.values}
+                    if "latency_ms_p50" in values:
+                        latency = {"p50": float(values["latency_ms_p50"]), "p95": float(values["latency_ms_p95"])}
     for stamp, (box, score, state) in targets.items():
         homography, experts = alignments.get(stamp, (None, ()))
         run.outputs[stamp] = FrameOutput(box, score, state, homography, experts)
     run.node_latency_ms = latency
-    if scan.error:
-        run.bag_error = f"result bag: {scan.error}"
+    if messages.damage:
+        run.bag_error = f"result bag: {messages.damage}"

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from mm_tracker_model.bags.read import GroundTruth, stamp_ns
+from mm_tracker_model.bags.read import stamp_ns
 from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.eval.ground_truth import GroundTruth
 from mm_tracker_model.eval.toolkits import SequenceResult, score_sequence
 from mm_tracker_model.geometry import homography as hg
 

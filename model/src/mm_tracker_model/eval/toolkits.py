@@ -46,6 +46,7 @@ from mm_tracker_model.eval.metrics import (
     lasher_frames,
     mean_nonzero,
 )
+from mm_tracker_model.geometry.boxes import valid_boxes
 
 VTUAV_STEP = 10
 LIST_FILES = ("testing_list.txt", "training_list.txt", "SequencesName.txt", "list.txt")
@@ -59,11 +60,8 @@ class MissingResultError(MetricsInputError, FileNotFoundError):
     """No result file for a sequence."""
 
 
-# --- per-frame values, one function per convention -------------------------------------------------------------
-
-
 def _visible(boxes: np.ndarray) -> np.ndarray:
-    return np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
+    return valid_boxes(boxes)
 
 
 def lasher(predictions: np.ndarray, ground_truths: list[np.ndarray], absent: np.ndarray | None = None) -> FrameValues:
@@ -113,9 +111,6 @@ def rgbt(predictions: np.ndarray, ground_truths: list[np.ndarray], absent: np.nd
 
 def vtuav(predictions: np.ndarray, ground_truths: list[np.ndarray], absent: np.ndarray | None = None) -> FrameValues:
     return rgbt(np.asarray(predictions)[::VTUAV_STEP], ground_truths)
-
-
-# --- curves and toolkits ----------------------------------------------------------------------------------------
 
 
 def _at(value: float, values: np.ndarray, thresholds: np.ndarray) -> float:
@@ -188,9 +183,6 @@ def get_toolkit(toolkit: str | Toolkit) -> Toolkit:
     return TOOLKITS[toolkit]
 
 
-# --- scoring ----------------------------------------------------------------------------------------------------
-
-
 @dataclass
 class SequenceResult:
     frames: int  # frames scored: the denominator of every curve
@@ -249,9 +241,6 @@ def pool(toolkit: str | Toolkit, sequences: Mapping[str, SequenceResult]) -> Too
         else:
             curves[key] = mean_nonzero(per_sequence) if kit.drop_empty else np.mean(per_sequence, axis=0)
     return ToolkitResult(kit.name, _report(kit, curves), curves, dict(sequences))
-
-
-# --- folders ----------------------------------------------------------------------------------------------------
 
 
 def _match(files: Iterable[str], name: str, known: Iterable[str]) -> str | None:

@@ -1,13 +1,39 @@
-"""Boxes (x, y, w, h) in continuous image coordinates: validation, clipping, IoU, mapping through H."""
+"""Boxes (x, y, w, h) in continuous image coordinates: validity, conversions, clipping, IoU, mapping through H.
+
+The conversions take numpy arrays or torch tensors of shape (..., 4) and return the same kind.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import torch
+
+
+def valid_boxes(boxes) -> np.ndarray:
+    """(N, 4) -> (N,) True where the box is finite with w, h > 0."""
+    values = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return np.isfinite(values).all(axis=1) & (values[:, 2] > 0) & (values[:, 3] > 0)
 
 
 def is_valid_box(box) -> bool:
     values = np.asarray(box, dtype=np.float64)
-    return values.shape == (4,) and bool(np.isfinite(values).all()) and values[2] > 0 and values[3] > 0
+    return values.shape == (4,) and bool(valid_boxes(values)[0])
+
+
+def _join(parts: list, like):
+    return torch.cat(parts, dim=-1) if isinstance(like, torch.Tensor) else np.concatenate(parts, axis=-1)
+
+
+def cxcywh_to_xywh(boxes):
+    return _join([boxes[..., :2] - boxes[..., 2:] / 2, boxes[..., 2:]], boxes)
+
+
+def cxcywh_to_xyxy(boxes):
+    return _join([boxes[..., :2] - boxes[..., 2:] / 2, boxes[..., :2] + boxes[..., 2:] / 2], boxes)
+
+
+def xywh_to_xyxy(boxes):
+    return _join([boxes[..., :2], boxes[..., :2] + boxes[..., 2:]], boxes)
 
 
 def overlaps_image(box, width: int, height: int) -> bool:
@@ -43,18 +69,3 @@ def map_box(box, matrix: np.ndarray) -> np.ndarray:
     mapped = mapped[:, :2] / mapped[:, 2:3]
     low, high = mapped.min(0), mapped.max(0)
     return np.array([low[0], low[1], high[0] - low[0], high[1] - low[1]])
-
-
-def image_corners(width: float, height: float) -> np.ndarray:
-    return np.array([[0.0, 0.0], [width, 0.0], [width, height], [0.0, height]])
-
-
-def corner_shift(matrix: np.ndarray, reference: np.ndarray, width: float, height: float) -> float:
-    """Largest distance between an image corner mapped by `matrix` and by `reference`."""
-    corners = np.hstack([image_corners(width, height), np.ones((4, 1))])
-
-    def mapped(m: np.ndarray) -> np.ndarray:
-        out = corners @ m.T
-        return out[:, :2] / out[:, 2:3]
-
-    return float(np.linalg.norm(mapped(matrix) - mapped(reference), axis=1).max())

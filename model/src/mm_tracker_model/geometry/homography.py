@@ -68,7 +68,12 @@ def centred_to_pixel(size: float) -> torch.Tensor:
     return torch.tensor([[size, 0.0, size / 2], [0.0, size, size / 2], [0.0, 0.0, 1.0]], dtype=torch.float64)
 
 
-def corner_error(estimated: torch.Tensor, true: torch.Tensor, width: float, height: float) -> torch.Tensor:
-    """Mean distance between the four image corners of X mapped by the estimated and by the true homography."""
+def corner_distances(estimated: torch.Tensor, true: torch.Tensor, width: float, height: float) -> torch.Tensor:
+    """(..., 4) distances between the four corners of a width x height image mapped by both homographies."""
     corners = torch.tensor([[0.0, 0.0], [width, 0.0], [width, height], [0.0, height]], dtype=estimated.dtype)
-    return (apply(estimated, corners) - apply(true, corners)).norm(dim=-1).mean(-1)
+    return (apply(estimated, corners) - apply(true, corners)).norm(dim=-1)
+
+
+def corner_error(estimated: torch.Tensor, true: torch.Tensor, width: float, height: float) -> torch.Tensor:
+    """The alignment error (DESIGN §9): the mean of the four corner distances."""
+    return corner_distances(estimated, true, width, height).mean(-1)

@@ -41,6 +41,7 @@ class TwoStreamViT(nn.Module):
             )
         else:
             self.stem = MobileNetStem(config.stem, dim)
+        # OSTrack's names (z: template, x: search crop) so its checkpoints load without renaming.
         self.pos_embed_z = nn.Parameter(torch.zeros(1, config.template_grid**2, dim))
         self.pos_embed_x = nn.Parameter(torch.zeros(1, config.search_grid**2, dim))
         drop_path = torch.linspace(0, config.drop_path_rate, config.depth).tolist()
@@ -65,8 +66,8 @@ class TwoStreamViT(nn.Module):
         self,
         templates_rgb: Sequence[torch.Tensor],
         search_rgb: torch.Tensor,
-        templates_x: Sequence[torch.Tensor],
-        search_x: torch.Tensor,
+        templates_aux: Sequence[torch.Tensor],
+        search_aux: torch.Tensor,
         after_block: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
         normalise: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,8 +78,8 @@ class TwoStreamViT(nn.Module):
         batch = search_rgb.shape[0]
         grids = [self.config.template_grid] * len(templates_rgb) + [self.config.search_grid]
         tokens = self.embed(
-            [torch.cat([z_rgb, z_x]) for z_rgb, z_x in zip(templates_rgb, templates_x, strict=True)],
-            torch.cat([search_rgb, search_x]),
+            [torch.cat([z_rgb, z_x]) for z_rgb, z_x in zip(templates_rgb, templates_aux, strict=True)],
+            torch.cat([search_rgb, search_aux]),
         )
         for i, (block, adapters) in enumerate(zip(self.blocks, self.adapters, strict=True)):
             tokens = self._block_forward(block, adapters, tokens, batch, grids)

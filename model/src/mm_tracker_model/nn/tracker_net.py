@@ -115,30 +115,30 @@ class TrackerNet(nn.Module):
         cfg = self.config
         templates = list(template) if isinstance(template, list) else [template]
         template_pairs = [self._split(t, cfg.template_size, "template") for t in templates]
-        search_rgb, search_x = self._split(search, cfg.search_size, "search")
+        search_rgb, search_aux = self._split(search, cfg.search_size, "search")
         batch = search_rgb.shape[0]
-        if search_x.shape[0] != batch or any(t.shape[0] != batch for pair in template_pairs for t in pair):
+        if search_aux.shape[0] != batch or any(t.shape[0] != batch for pair in template_pairs for t in pair):
             raise InputShapeError("template and search batches differ in size")
         alignment_state = self._alignment_state(initial_homography, batch, search_rgb)
-        features_rgb, features_x = self.backbone(
+        features_rgb, features_aux = self.backbone(
             [p[0] for p in template_pairs],
             search_rgb,
             [p[1] for p in template_pairs],
-            search_x,
+            search_aux,
             after_block=alignment_state.after_block if alignment_state else None,
             normalise=alignment_state is None,
         )
         search_tokens = cfg.search_grid**2
-        search_rgb_tokens, search_x_tokens = features_rgb[:, -search_tokens:], features_x[:, -search_tokens:]
+        search_rgb_tokens, search_aux_tokens = features_rgb[:, -search_tokens:], features_aux[:, -search_tokens:]
         alignment = None
         if alignment_state is not None:
             alignment = AlignmentOutput(alignment_state.stages, alignment_state.homography)
-            search_x_tokens = self.alignment.warp_to_rgb(search_x_tokens, alignment.homography)
-            search_rgb_tokens, search_x_tokens = (
+            search_aux_tokens = self.alignment.warp_to_rgb(search_aux_tokens, alignment.homography)
+            search_rgb_tokens, search_aux_tokens = (
                 self.backbone.norm(search_rgb_tokens),
-                self.backbone.norm(search_x_tokens),
+                self.backbone.norm(search_aux_tokens),
             )
-        fused = search_rgb_tokens + search_x_tokens
+        fused = search_rgb_tokens + search_aux_tokens
         if cfg.fusion == "mean":
             fused = 0.5 * fused
         score_map, size_map, offset_map, boxes = self.box_head(self.head_adapter(fused))

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from mm_tracker_model.engine.preprocess import aux_to_rgb, colour_to_rgb, thermal_to_rgb
+from mm_tracker_model.errors import ImageConversionError
 
 # encoding -> (dtype, channels)
 ENCODINGS: dict[str, tuple[np.dtype, int]] = {
@@ -24,10 +25,6 @@ ENCODINGS: dict[str, tuple[np.dtype, int]] = {
     "16UC1": (np.dtype(np.uint16), 1),
     "32FC1": (np.dtype(np.float32), 1),
 }
-
-
-class ImageConversionError(ValueError):
-    """A message that cannot be read as an image (encoding, size, or truncated data)."""
 
 
 def check_image(msg: Any) -> None:

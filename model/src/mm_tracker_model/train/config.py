@@ -10,7 +10,7 @@ import yaml
 
 from mm_tracker_model.errors import MMTrackerError
 
-STAGES = {"tracking": "adapters", "alignment": "alignment"}
+PHASES = {"tracking": "adapters", "alignment": "alignment"}  # training phase -> the training mode it implies
 
 
 class TrainConfigError(MMTrackerError, ValueError):
@@ -26,13 +26,23 @@ class RealRGBData:
 
 
 @dataclass(frozen=True)
+class DatasetData:
+    """A folder of sequence folders in one of the readers' layouts (e.g. LasHeR's training set)."""
+
+    root: str
+    format: str
+    sequences: tuple[str, ...] = ()  # sub-folders to use; empty: every sub-folder
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     preset: str = "full_tiny"
-    stage: str = "tracking"  # tracking: adapters (PATrack); alignment: the alignment branch (PMATrack)
-    training_mode: str | None = None  # default: the stage's; "full" for full fine-tuning
+    phase: str = "tracking"  # tracking: adapters (PATrack); alignment: the alignment branch (PMATrack)
+    training_mode: str | None = None  # default: the phase's; "full" for full fine-tuning
     init: str | None = None  # mm_tracker checkpoint to start from (e.g. from mm-tracker-convert)
     synthetic: tuple[str, ...] = ()  # folders written by mm-tracker-synth
     real_rgb: RealRGBData | None = None
+    datasets: tuple[DatasetData, ...] = ()  # real RGB+X datasets (LasHeR, RGBT234, DepthTrack, VisEvent ...)
     samples_per_epoch: int = 256
     validation_samples: int = 32
     # Whole sequences tracked by the engine after each epoch and scored like mm-tracker-eval (PR/NPR/SR,
@@ -49,7 +59,7 @@ class TrainConfig:
 
     @property
     def mode(self) -> str:
-        return self.training_mode or STAGES[self.stage]
+        return self.training_mode or PHASES[self.phase]
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
@@ -60,6 +70,8 @@ def load_train_config(path: str | Path) -> TrainConfig:
         raise TrainConfigError(f"training config {str(path)!r} cannot be read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
         raise TrainConfigError(f"{str(path)!r} is not valid YAML: {exc}") from exc
+    if "stage" in data and "phase" not in data:  # its name until this release; still accepted for one more
+        data["phase"] = data.pop("stage")
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(data) - known)
     if unknown:
@@ -68,14 +80,21 @@ def load_train_config(path: str | Path) -> TrainConfig:
         real = dict(data["real_rgb"])
         real["sequences"] = tuple(real.get("sequences", ()))
         data["real_rgb"] = RealRGBData(**real)
+    if "datasets" in data:
+        try:
+            data["datasets"] = tuple(
+                DatasetData(d["root"], d["format"], tuple(d.get("sequences", ()))) for d in data["datasets"] or ()
+            )
+        except (KeyError, TypeError) as exc:
+            raise TrainConfigError(f"{str(path)!r}: each of `datasets` needs `root` and `format` ({exc})") from exc
     for name in ("synthetic", "validation_sequences"):
         if name in data:
             data[name] = tuple(data[name])
     config = TrainConfig(**data)
-    if config.stage not in STAGES:
-        raise TrainConfigError(f"stage {config.stage!r} unknown; known: {', '.join(STAGES)}")
-    if not config.synthetic and config.real_rgb is None:
-        raise TrainConfigError("no training data: give `synthetic` folders and/or `real_rgb`")
+    if config.phase not in PHASES:
+        raise TrainConfigError(f"phase {config.phase!r} unknown; known: {', '.join(PHASES)}")
+    if not config.synthetic and config.real_rgb is None and not config.datasets:
+        raise TrainConfigError("no training data: give `synthetic` folders, `real_rgb` and/or `datasets`")
     for name in ("samples_per_epoch", "epochs", "batch_size"):
         if getattr(config, name) < 1:
             raise TrainConfigError(f"{name} must be >= 1, got {getattr(config, name)}")

@@ -29,10 +29,11 @@ from mm_tracker_model.eval.inputs import EvalInput
 from mm_tracker_model.eval.offline import OfflineConfig, run_offline
 from mm_tracker_model.eval.report import summarise
 from mm_tracker_model.geometry import homography as hg
+from mm_tracker_model.geometry.boxes import cxcywh_to_xyxy
 from mm_tracker_model.io.checkpoint import load_net, load_state, read_torch_file, save_checkpoint
-from mm_tracker_model.losses import LossWeights, alignment_loss, cxcywh_to_xyxy, mask_loss, tracking_loss
+from mm_tracker_model.losses import LossWeights, alignment_loss, mask_loss, tracking_loss
 from mm_tracker_model.nn.tracker_net import TrackerNet, build_net
-from mm_tracker_model.train.config import TrainConfig
+from mm_tracker_model.train.config import TrainConfig, TrainConfigError
 
 TRAINING_FORMAT = "mm_tracker.training/1"
 
@@ -69,13 +70,19 @@ def build_sequences(config: TrainConfig) -> list:
             fmt = "vot" if name.startswith("VOT") else "otb"
             base = read_sequence(Path(real.root) / name, fmt)
             sequences.append(PseudoAuxSequence(base, real.pseudo_aux, seed=real.seed))
+    for dataset in config.datasets:
+        root = Path(dataset.root)
+        if not root.is_dir():
+            raise TrainConfigError(f"dataset root {str(root)!r} is not a folder")
+        names = dataset.sequences or sorted(p.name for p in root.iterdir() if p.is_dir())
+        sequences += [read_sequence(root / name, dataset.format) for name in names]
     return sequences
 
 
 def compute_losses(net: TrackerNet, output, batch: dict, config: TrainConfig, epoch: int) -> dict[str, torch.Tensor]:
     weights = LossWeights()
     terms = tracking_loss(output, batch["box"], weights)
-    if output.alignment is not None and config.stage == "alignment":
+    if output.alignment is not None and config.phase == "alignment":
         costs = [stage.expert_costs for stage in net.alignment.stages]
         terms |= alignment_loss(
             output.alignment.stages, batch["homography"], costs, weights, net.config.alignment.stages

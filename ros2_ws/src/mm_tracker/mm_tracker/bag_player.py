@@ -10,8 +10,6 @@ published), 2 bad arguments or not a (readable) bag, 3 no subscribers in time, 1
 from __future__ import annotations
 
 import argparse
-import importlib
-import re
 import signal
 import sys
 import time
@@ -20,27 +18,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mm_tracker_model.bags.read import BagError, BagScan, RawMessage, iter_raw, open_scan
+from mm_tracker_model.bags.msgtypes import RawMessage, history_depth, import_msg_class
+from mm_tracker_model.bags.paths import check_bag_path
+from mm_tracker_model.bags.read import BagInfo, iter_raw, open_bag, read_topics
+from mm_tracker_model.errors import BagError
+from mm_tracker_model.topics import absolute_topic
 
 EXIT_OK, EXIT_CORRUPT, EXIT_USAGE, EXIT_NO_SUBSCRIBERS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 CLOCK_TOPIC = "/clock"
-# Types whose messages are large: a shallow history keeps DDS memory bounded. Everything else gets depth 100.
-LARGE_TYPES = frozenset(
-    {
-        "sensor_msgs/msg/Image",
-        "sensor_msgs/msg/CompressedImage",
-        "sensor_msgs/msg/PointCloud2",
-        "sensor_msgs/msg/PointCloud",
-        "stereo_msgs/msg/DisparityImage",
-        "mm_tracker_msgs/msg/TrackedTarget",  # can carry a debug crop
-    }
-)
-LARGE_DEPTH, SMALL_DEPTH = 10, 100
 MATCH_TIMEOUT_S = 2.0  # a publisher created mid-playback waits this long at most for its subscribers to match
-MSGTYPE_PATTERN = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)/(msg|srv|action)/([A-Za-z][A-Za-z0-9_]*)$")
-
-
-# ---- pure pieces --------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -102,30 +88,6 @@ def parse_args(argv: Sequence[str]) -> PlayerOptions:
         return validate(args)
     except ValueError as exc:
         parser.error(str(exc))  # exits 2
-
-
-def absolute_topic(topic: str) -> str:
-    # Bags store fully qualified names; the player's node lives in "/", so "a/b" means "/a/b".
-    return topic if topic.startswith("/") else "/" + topic
-
-
-def msgtype_to_import(msgtype: str) -> tuple[str, str]:
-    """Module and class name of a type: pkg/msg/Name -> ("pkg.msg", "Name"); ValueError for anything else."""
-    match = MSGTYPE_PATTERN.match(msgtype)
-    if not match:
-        raise ValueError(f"not a ROS 2 message type name: {msgtype!r}")
-    package, kind, name = match.groups()
-    return f"{package}.{kind}", name
-
-
-def import_msg_class(msgtype: str) -> type:
-    """The rclpy message class of `msgtype`; ImportError / AttributeError / ValueError when unavailable."""
-    module, name = msgtype_to_import(msgtype)
-    return getattr(importlib.import_module(module), name)
-
-
-def history_depth(msgtype: str) -> int:
-    return LARGE_DEPTH if msgtype in LARGE_TYPES else SMALL_DEPTH
 
 
 def select_topics(
@@ -214,22 +176,6 @@ def format_summary(counts: Counter, wall_s: float, passes: int, skipped: Sequenc
     return line + (f"; skipped topics: {', '.join(skipped)}" if skipped else "")
 
 
-def check_bag_path(path: Path) -> None:
-    """BagError (exit 2) when `path` is missing or plainly not a rosbag2 bag; the rest is open_scan's to judge."""
-    if not path.exists():
-        raise BagError(f"no such bag: {path}")
-    if path.suffix == ".bag":
-        raise BagError(f"{path} is a ROS 1 bag; only rosbag2 (.mcap / .db3) holds CDR messages")
-    if path.is_dir():
-        if not any(path.glob("*.mcap")) and not any(path.glob("*.db3")) and not (path / "metadata.yaml").is_file():
-            raise BagError(f"{path} is not a rosbag2 bag (no metadata.yaml, .mcap or .db3 files)")
-    elif path.suffix not in (".mcap", ".db3"):
-        raise BagError(f"{path} is not a rosbag2 bag (expected a bag directory, or a .mcap or .db3 file)")
-
-
-# ---- the ROS shell ------------------------------------------------------------------------------------------------
-
-
 def _warn(message: str) -> None:
     print(f"bag_player: warning: {message}", file=sys.stderr, flush=True)
 
@@ -253,15 +199,6 @@ def wait_for_subscribers(node, publishers: dict, topics: Sequence[str], timeout_
     while (waiting := missing()) and time.monotonic() < deadline:
         time.sleep(0.05)
     return waiting
-
-
-def read_ahead(path: Path, topics: Iterable[str], scan: BagScan) -> None:
-    """Reads a bag without its index until each of `topics` has been met (or to its end): their types in scan.topics."""
-    wanted = set(topics)
-    probe = BagScan(scan.meta, scan.topics)  # shares the dict the file's channels go to
-    for _ in iter_raw(path, None, probe):
-        if wanted <= probe.topics.keys():
-            break
 
 
 class Publishers:
@@ -316,7 +253,7 @@ class Publishers:
             time.sleep(0.01)
 
 
-def _play(options: PlayerOptions, scan: BagScan, ros_argv: Sequence[str]) -> int:
+def _play(options: PlayerOptions, bag: BagInfo, ros_argv: Sequence[str]) -> int:
     import rclpy
     from builtin_interfaces.msg import Time
     from rclpy.duration import Duration
@@ -325,9 +262,9 @@ def _play(options: PlayerOptions, scan: BagScan, ros_argv: Sequence[str]) -> int
     from rosgraph_msgs.msg import Clock
 
     with_clock = options.clock_hz > 0
-    if not scan.indexed:
+    if not bag.indexed:
         _warn("the bag's index is unreadable; reading its MCAP file(s) record by record, topics as they appear")
-    elif not scan.topics:
+    elif not bag.topics:
         _warn(f"{options.bag} holds no topics")
         print(format_summary(Counter(), 0.0, 0), flush=True)
         return EXIT_OK
@@ -338,8 +275,8 @@ def _play(options: PlayerOptions, scan: BagScan, ros_argv: Sequence[str]) -> int
     try:
         publishers = Publishers(node, with_clock=with_clock)
         topics = options.topics or None
-        if scan.indexed:
-            chosen, warnings = select_topics(scan.topics, options.topics, with_clock=with_clock)
+        if bag.indexed:
+            chosen, warnings = select_topics(bag.topics, options.topics, with_clock=with_clock)
             for warning in warnings:
                 _warn(warning)
             for topic, msgtype in sorted(chosen.items()):
@@ -350,8 +287,7 @@ def _play(options: PlayerOptions, scan: BagScan, ros_argv: Sequence[str]) -> int
             topics = set(publishers.by_topic)
         elif options.wait_for_subscribers:
             # A recorder subscribes once it sees a publisher, whose type it needs: publish the awaited topics first.
-            read_ahead(options.bag, options.wait_for_subscribers, scan)
-            for topic, msgtype in sorted(scan.topics.items()):
+            for topic, msgtype in sorted(read_topics(options.bag, options.wait_for_subscribers).items()):
                 if topics is None or topic in topics:
                     publishers.offer(topic, msgtype)
         publish_clock = None
@@ -374,9 +310,9 @@ def _play(options: PlayerOptions, scan: BagScan, ros_argv: Sequence[str]) -> int
             while True:
                 passes += 1
                 before = sum(counts.values())
-                read = BagScan(scan.meta, dict(scan.topics))
+                messages = iter_raw(options.bag, topics)
                 wall_s += play_pass(
-                    publishers.playable(iter_raw(options.bag, topics, read)),
+                    publishers.playable(messages),
                     lambda topic, data: publishers.by_topic[topic].publish(data),
                     publish_clock,
                     rate=options.rate,
@@ -384,8 +320,8 @@ def _play(options: PlayerOptions, scan: BagScan, ros_argv: Sequence[str]) -> int
                     counts=counts,
                     pause_s=options.start_paused_s if passes == 1 else 0.0,
                 )
-                if read.error is not None:
-                    _error(f"bag unreadable from {read.error}")
+                if messages.damage is not None:  # the messages before it were played
+                    _error(f"bag unreadable from {messages.damage}")
                     code = EXIT_CORRUPT
                     break
                 if not options.loop or sum(counts.values()) == before:
@@ -414,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(remove_ros_args(argv)[1:])
     try:
         check_bag_path(options.bag)
-        scan = open_scan(options.bag)
+        bag = open_bag(options.bag)
     except BagError as exc:
         _error(str(exc))
         return EXIT_USAGE
@@ -422,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _interrupt)
     try:
-        return _play(options, scan, argv)
+        return _play(options, bag, argv)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 

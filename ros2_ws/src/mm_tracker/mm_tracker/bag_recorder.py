@@ -26,7 +26,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.signals import SignalHandlerOptions
 from rclpy.utilities import remove_ros_args
 
-from mm_tracker.bag_player import history_depth, import_msg_class
+from mm_tracker_model.bags.msgtypes import history_depth, import_msg_class
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DISCOVERY_PERIOD_S = 0.1

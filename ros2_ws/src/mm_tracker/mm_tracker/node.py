@@ -6,6 +6,7 @@ import dataclasses
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +24,21 @@ from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_srvs.srv import Trigger
 
-from mm_tracker.camera_info import CameraInfoState, camera_info_problems
-from mm_tracker.conversions import alignment_msg, target_msg
+from mm_tracker.conversions import alignment_msg, detection_array_type, detections_msg, target_msg
 from mm_tracker.debug_image import render_debug_image
 from mm_tracker.diagnostics import NodeStats
 from mm_tracker.parameters import SPECS, ParamSpec, validate
 from mm_tracker.worker import InferenceWorker
 from mm_tracker_model.calibration import CalibrationError, load_calibration, save_calibration
 from mm_tracker_model.engine import EngineConfig, Tracker, TrackState
-from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.engine.stream import Degradation, StreamConfig, StreamTracker
+from mm_tracker_model.errors import ImageConversionError, MMTrackerError
 from mm_tracker_model.io.checkpoint import load_net
 from mm_tracker_model.nn.tracker_net import build_net
-from mm_tracker_model.streams.image_msgs import (
-    ImageConversionError,
-    array_to_image_fields,
-    aux_from_message,
-    check_image,
-    rgb_from_message,
-)
+from mm_tracker_model.streams.camera_info import CameraInfoState
+from mm_tracker_model.streams.image_msgs import array_to_image_fields, check_image
 from mm_tracker_model.streams.sync_policy import SyncedPair, SyncPolicy
+from mm_tracker_model.topics import COMPRESSED_SUFFIX, NODE
 from mm_tracker_model.weights import default_checkpoint
 from mm_tracker_msgs.msg import Alignment, TrackedTarget
 from mm_tracker_msgs.srv import InitTarget
@@ -75,15 +72,14 @@ class TrackerNode(LifecycleNode):
                 self.declare_parameter(spec.name, spec.default, descriptor(spec), ignore_override=True)
         self.stats = NodeStats()
         self._lock = threading.Lock()
-        self._tracker: Tracker | None = None
+        self._stream: StreamTracker | None = None
         self._worker: InferenceWorker | None = None
+        # What configure creates (destroyed by cleanup/shutdown) and what activate creates (by deactivate).
+        self._configured: list[tuple[Callable[[Any], Any], Any]] = []
         self._input_subscriptions: list = []
-        self._pending_box: list[float] | None = None
         self._last_warn: dict[str, float] = {}
+        self._track_id = 0  # advances with each target started: the detections' id
         self._calibration = None
-        self._camera_info = {"rgb": CameraInfoState(), "aux": CameraInfoState()}
-
-    # -- lifecycle ----------------------------------------------------------------------------------------------
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.params = {spec.name: self.get_parameter(spec.name).value for spec in SPECS}
@@ -103,7 +99,7 @@ class TrackerNode(LifecycleNode):
             self.get_logger().error(f"configure failed: {exc}")
             return FAILURE
         p = self.params
-        self._tracker = Tracker(
+        tracker = Tracker(
             net,
             EngineConfig(
                 device=self._device,
@@ -116,22 +112,44 @@ class TrackerNode(LifecycleNode):
                 max_corner_shift=p["max_corner_shift"],
             ),
         )
+        self._stream = StreamTracker(tracker, self._stream_config(), self._h_calibration)
+        if list(p["initial_box"]) != [0.0]:
+            try:
+                self._stream.request_target(p["initial_box"])
+            except MMTrackerError as exc:
+                self.get_logger().error(f"invalid parameter 'initial_box': {exc}")
+                self._stream = None
+                return FAILURE
         self._sync = SyncPolicy(slop_ns=int(p["sync_slop"] * 1e9), queue_size=p["sync_queue_size"])
-        self._thermal_range = tuple(p["thermal_range"]) if list(p["thermal_range"]) != [0.0] else None
-        self._pending_box = list(p["initial_box"]) if list(p["initial_box"]) != [0.0] else None
-        self._target_pub = self.create_lifecycle_publisher(TrackedTarget, "target", 10)
-        self._alignment_pub = self.create_lifecycle_publisher(Alignment, "alignment", 10)
-        self._debug_pub = self.create_lifecycle_publisher(Image, "debug_image", 1)
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self._tracker_services = [
-            self.create_service(InitTarget, "init_target", self._on_init_target),
-            self.create_service(Trigger, "reset", self._on_reset),
-            self.create_service(Trigger, "save_calibration", self._on_save_calibration),
-        ]
+        self._target_pub = self._own(
+            self.destroy_lifecycle_publisher, self.create_lifecycle_publisher(TrackedTarget, NODE.target, 10)
+        )
+        self._alignment_pub = self._own(
+            self.destroy_lifecycle_publisher, self.create_lifecycle_publisher(Alignment, NODE.alignment, 10)
+        )
+        self._debug_pub = self._own(
+            self.destroy_lifecycle_publisher, self.create_lifecycle_publisher(Image, NODE.debug_image, 1)
+        )
+        self._detections_pub = None
+        if p["publish_detections"]:  # validate() made sure vision_msgs imports
+            self._detections_pub = self._own(
+                self.destroy_lifecycle_publisher,
+                self.create_lifecycle_publisher(detection_array_type(), NODE.detections, 10),
+            )
+        self._diagnostics_pub = self._own(
+            self.destroy_publisher, self.create_publisher(DiagnosticArray, NODE.diagnostics, 10)
+        )
+        for srv_type, name, callback in (
+            (InitTarget, "init_target", self._on_init_target),
+            (Trigger, "reset", self._on_reset),
+            (Trigger, "save_calibration", self._on_save_calibration),
+        ):
+            self._own(self.destroy_service, self.create_service(srv_type, name, callback))
         # Diagnostics tick on the steady clock: under use_sim_time a ROS-time timer stalls when a bag pauses,
         # and rclpy then busy-waits on it, starving the inference thread.
-        self._diagnostics_timer = self.create_timer(
-            p["diagnostics_period"], self._publish_diagnostics, clock=Clock(clock_type=ClockType.STEADY_TIME)
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self._own(
+            self.destroy_timer, self.create_timer(p["diagnostics_period"], self._publish_diagnostics, clock=steady)
         )
         self.get_logger().info(f"configured: {net.config.name} on {self._device} ({p['precision']})")
         return SUCCESS
@@ -145,16 +163,17 @@ class TrackerNode(LifecycleNode):
             else ReliabilityPolicy.BEST_EFFORT,
         )
         compressed = self.params["transport"] == "compressed"
-        msg_type, suffix = (CompressedImage, "/compressed") if compressed else (Image, "")
+        msg_type, suffix = (CompressedImage, COMPRESSED_SUFFIX) if compressed else (Image, "")
         self._worker = InferenceWorker(self._process, self._on_worker_error)
-        self._input_subscriptions = [
-            self.create_subscription(msg_type, "rgb/image" + suffix, self._on_rgb, qos),
-            self.create_subscription(msg_type, "aux/image" + suffix, self._on_aux, qos),
-        ]
+        rgb_only = self.params["rgb_only"]
+        self._input_subscriptions = [self.create_subscription(msg_type, NODE.rgb + suffix, self._on_rgb, qos)]
+        if not rgb_only:
+            self._input_subscriptions.append(self.create_subscription(msg_type, NODE.aux + suffix, self._on_aux, qos))
         if self.params["use_camera_info"]:
-            for stream in ("rgb", "aux"):
+            for stream in ("rgb",) if rgb_only else ("rgb", "aux"):
                 callback = (lambda s: lambda msg: self._on_camera_info(s, msg))(stream)
-                subscription = self.create_subscription(CameraInfo, f"{stream}/camera_info", callback, qos)
+                topic = getattr(NODE, f"{stream}_info")
+                subscription = self.create_subscription(CameraInfo, topic, callback, qos)
                 self._input_subscriptions.append(subscription)
         return super().on_activate(state)
 
@@ -181,20 +200,32 @@ class TrackerNode(LifecycleNode):
             self._worker.stop()
             self._worker = None
 
-    def _release(self) -> None:
-        for publisher in ("_target_pub", "_alignment_pub", "_debug_pub", "_diagnostics_pub"):
-            if hasattr(self, publisher):
-                self.destroy_publisher(getattr(self, publisher))
-                delattr(self, publisher)
-        for service in getattr(self, "_services", []):
-            self.destroy_service(service)
-        self._tracker_services = []
-        if hasattr(self, "_diagnostics_timer"):
-            self.destroy_timer(self._diagnostics_timer)
-            del self._diagnostics_timer
-        self._tracker = None
+    def _own(self, destroy: Callable[[Any], Any], entity: Any) -> Any:
+        """Record an entity configure created, with the call that destroys it."""
+        self._configured.append((destroy, entity))
+        return entity
 
-    # -- configuration pieces ----------------------------------------------------------------------------------
+    def _release(self) -> None:
+        """Destroy exactly what configure created (never rclpy's own lifecycle and parameter services)."""
+        for destroy, entity in reversed(self._configured):
+            destroy(entity)
+        self._configured = []
+        self._stream = None
+
+    def _stream_config(self) -> StreamConfig:
+        p = self.params
+        sizes = {}
+        if self._calibration is not None:
+            for stream, camera in (("rgb", self._calibration.rgb), ("aux", self._calibration.aux)):
+                if camera is not None:
+                    sizes[stream] = (camera.width, camera.height)
+        return StreamConfig(
+            modality=p["aux_modality"],
+            aux_max_age_s=p["aux_max_age"],
+            thermal_range=tuple(p["thermal_range"]) if list(p["thermal_range"]) != [0.0] else None,
+            rgb_only=p["rgb_only"],
+            calibration_sizes=sizes,
+        )
 
     def _resolve_device(self, requested: str) -> str:
         if requested == "auto":
@@ -231,8 +262,6 @@ class TrackerNode(LifecycleNode):
             )
         return self._calibration.homography_aux_to_rgb
 
-    # -- inputs -------------------------------------------------------------------------------------------------
-
     def _on_rgb(self, msg: Any) -> None:
         self.stats.tick("rgb")
         self._feed(self._sync.add_rgb, msg, "rgb")
@@ -243,7 +272,8 @@ class TrackerNode(LifecycleNode):
 
     def _on_camera_info(self, stream: str, msg: Any) -> None:
         self.stats.tick(f"{stream}_camera_info")
-        self._camera_info[stream] = CameraInfoState(int(msg.width), int(msg.height), msg.header.frame_id)
+        if self._stream is not None:
+            self._stream.camera_info[stream] = CameraInfoState(int(msg.width), int(msg.height), msg.header.frame_id)
 
     def _feed(self, add, msg: Any, stream: str) -> None:
         # Header-level checks here, so a bad message is counted even when the worker is busy.
@@ -251,94 +281,46 @@ class TrackerNode(LifecycleNode):
             try:
                 check_image(msg)
             except ImageConversionError as exc:
-                self._degrade(f"{stream}_bad_image", f"{stream} message dropped: {exc}")
+                if self._stream is not None:
+                    self._warn(self._stream.note(f"{stream}_bad_image", f"{stream} message dropped: {exc}"))
                 return
         stamp = Time.from_msg(msg.header.stamp).nanoseconds
-        with self._lock:
-            pairs = add(stamp, msg)
+        if self.params["rgb_only"]:  # nothing to pair with: no need to wait for the next frame
+            pairs = [SyncedPair(stamp, msg, None, None)]
+        else:
+            with self._lock:
+                pairs = add(stamp, msg)
         if self._worker is not None:
             for pair in pairs:
                 self._worker.slot.put(pair)
 
-    # -- inference (worker thread) ------------------------------------------------------------------------------
-
     def _process(self, pair: SyncedPair) -> None:
-        rgb_msg = pair.rgb
-        try:
-            rgb = rgb_from_message(rgb_msg)
-        except (MMTrackerError, ValueError) as exc:
-            self._degrade("rgb_bad_image", f"RGB frame dropped: {exc}")
+        stream = self._stream
+        if stream is None:
             return
-        self._check_size(rgb, "rgb")
-        aux_msg, aux = pair.aux, None
-        aux_frame_id = aux_msg.header.frame_id if aux_msg is not None else ""
-        if aux_msg is None:
-            self.stats.count("aux_missing")
-        elif abs(pair.rgb_stamp - pair.aux_stamp) > self.params["aux_max_age"] * 1e9:
-            self._degrade("aux_stale", "X frame too old for its RGB frame: running RGB-only")
-        else:
-            try:
-                aux, degradations = aux_from_message(aux_msg, self.params["aux_modality"], self._thermal_range)
-                for name in degradations:
-                    self._degrade(name, f"X frame degraded: {name}")
-                self._check_size(aux, "aux")
-            except (MMTrackerError, ValueError) as exc:
-                self._degrade("aux_bad_image", f"X frame unusable, running RGB-only: {exc}")
-        tracker = self._tracker
-        if tracker is None:
+        frame = stream.process(pair)
+        for degradation in frame.degradations:
+            self._warn(degradation)
+        if frame.rgb is None:
             return
-        started = self._maybe_initialize(tracker, rgb, aux)
-        header = rgb_msg.header
-        if tracker.state == TrackState.IDLE:
+        header = pair.rgb.header
+        aux_frame_id = pair.aux.header.frame_id if pair.aux is not None else ""
+        if frame.started:
+            self._track_id += 1
+            self.get_logger().info(f"tracking box {frame.result.box.tolist()}")
+        if frame.result is None:
             self._target_pub.publish(target_msg(header, aux_frame_id, None))
             return
-        # The init frame reports the given box; tracking the template's own frame again would bias it.
-        result = tracker.initial_result() if started else tracker.track(rgb, aux)
-        for name in result.degraded:
-            self.stats.count(name)
+        result = frame.result
         self._target_pub.publish(target_msg(header, aux_frame_id, result))
+        if self._detections_pub is not None:
+            self._detections_pub.publish(detections_msg(header, result, self._track_id))
         self._alignment_pub.publish(alignment_msg(header, aux_frame_id, result, self._h_calibration))
         if self.params["publish_debug_image"] and self._debug_pub.get_subscription_count() > 0:
-            self._publish_debug(header, rgb, aux, result)
+            self._publish_debug(header, frame.rgb, frame.aux, result)
         self.stats.tick("tracked")
         latency = (self.get_clock().now() - Time.from_msg(header.stamp)).nanoseconds / 1e6
         self.stats.add_latency(latency)
-
-    def _check_size(self, image: np.ndarray, stream: str) -> None:
-        """Images of another size than the calibration's make its homography wrong: count and warn."""
-        camera = None
-        if self._calibration is not None:
-            camera = self._calibration.rgb if stream == "rgb" else self._calibration.aux
-        calibration_size = (camera.width, camera.height) if camera is not None else None
-        image_size = (image.shape[1], image.shape[0])
-        for name, message in camera_info_problems(self._camera_info[stream], image_size, calibration_size):
-            self._degrade(f"{stream}_{name}", f"{stream}: {message}")
-        if camera is None:
-            return
-        if image.shape[:2] != (camera.height, camera.width):
-            self._degrade(
-                f"{stream}_size_mismatch",
-                f"{stream} image is {image.shape[1]}x{image.shape[0]}, calibration says {camera.width}x{camera.height}",
-            )
-
-    def _maybe_initialize(self, tracker: Tracker, rgb: np.ndarray, aux: np.ndarray | None) -> bool:
-        """Start tracking a pending box on this frame; True when it started."""
-        with self._lock:
-            box, self._pending_box = self._pending_box, None
-        if box is None:
-            return False
-        if aux is None:  # the X template needs an X frame: wait for the next usable pair
-            with self._lock:
-                self._pending_box = self._pending_box or box
-            self._degrade("init_waiting_for_aux", "target box waits for a usable X frame")
-            return False
-        try:
-            tracker.initialize(rgb, aux, box, self._h_calibration)
-        except MMTrackerError as exc:
-            self._degrade("init_rejected", f"target box refused: {exc}")
-            return False
-        self.get_logger().info(f"tracking box {box}")
-        return True
 
     def _publish_debug(self, header: Any, rgb: np.ndarray, aux: np.ndarray | None, result) -> None:
         label = f"{result.state.name} {result.score:.2f} {'/'.join(result.experts)}"
@@ -347,49 +329,51 @@ class TrackerNode(LifecycleNode):
         )
         self._debug_pub.publish(Image(header=header, **array_to_image_fields(view, "rgb8")))
 
-    def _degrade(self, name: str, message: str) -> None:
-        """Count a degradation; warn about each kind at most every few seconds."""
-        self.stats.count(name)
-        now = time.monotonic()
+    def _warn(self, degradation: Degradation, count: int | None = None) -> None:
+        """Warn about each kind of degradation at most every few seconds (the stream counts them)."""
+        name, now = degradation.name, time.monotonic()
         if now - self._last_warn.get(name, -1e9) >= WARN_PERIOD_S:
             self._last_warn[name] = now
-            self.get_logger().warning(f"{message} ({name}: {self.stats.counters[name]} so far)")
+            if count is None:
+                count = self._stream.degradations[name] if self._stream is not None else 1
+            self.get_logger().warning(f"{degradation.message} ({name}: {count} so far)")
 
     def _on_worker_error(self, exc: BaseException) -> None:
-        self._degrade("frame_errors", f"frame failed: {type(exc).__name__}: {exc}")
-
-    # -- services -----------------------------------------------------------------------------------------------
+        self.stats.count("frame_errors")
+        message = f"frame failed: {type(exc).__name__}: {exc}"
+        self._warn(Degradation("frame_errors", message), self.stats.counters["frame_errors"])
 
     def _on_init_target(self, request: InitTarget.Request, response: InitTarget.Response) -> InitTarget.Response:
         box = [request.box.x, request.box.y, request.box.width, request.box.height]
-        if not (np.isfinite(box).all() and box[2] > 0 and box[3] > 0):
-            response.success, response.message = False, f"box {box} is degenerate: need finite x, y and w, h > 0"
+        if self._stream is None:
+            response.success, response.message = False, "the node is not configured"
             return response
-        with self._lock:
-            self._pending_box = box
+        try:
+            self._stream.request_target(box)
+        except MMTrackerError as exc:
+            response.success, response.message = False, str(exc)
+            return response
         response.success, response.message = True, "tracking starts on the next synchronised frame pair"
         return response
 
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        if self._tracker is None or self._tracker.state == TrackState.IDLE:
+        if self._stream is None or self._stream.state == TrackState.IDLE:
             response.success, response.message = False, "no target is being tracked"
             return response
-        self._tracker.reset_alignment()
+        self._stream.tracker.reset_alignment()
         response.success, response.message = True, "homography reset to the calibration"
         return response
 
     def _on_save_calibration(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        if self._calibration is None or self._tracker is None or self._tracker.state == TrackState.IDLE:
+        if self._calibration is None or self._stream is None or self._stream.state == TrackState.IDLE:
             response.success = False
             response.message = "nothing to save: needs a calibration_file and an active target"
             return response
         source = Path(self.params["calibration_file"])
         target = source.with_name(f"{source.stem}.{time.strftime('%Y%m%d-%H%M%S')}{source.suffix}")
-        updated = dataclasses.replace(self._calibration, homography_aux_to_rgb=self._tracker.h_global.copy())
+        updated = dataclasses.replace(self._calibration, homography_aux_to_rgb=self._stream.tracker.h_global.copy())
         response.success, response.message = True, f"saved {save_calibration(target, updated)}"
         return response
-
-    # -- diagnostics --------------------------------------------------------------------------------------------
 
     def _publish_diagnostics(self) -> None:
         values = self.stats.snapshot()
@@ -397,16 +381,20 @@ class TrackerNode(LifecycleNode):
             values |= {f"sync_{name}": str(count) for name, count in sorted(self._sync.drops.items())}
         if self._worker is not None:
             values["dropped_while_busy"] = str(self._worker.slot.dropped)
-        tracker = self._tracker
-        if tracker is not None:
+        stream = self._stream
+        degraded = bool(self.stats.counters)
+        if stream is not None:
+            engine = stream.tracker.stats
             values |= {
-                "state": tracker.state.name,
+                "state": stream.state.name,
                 "device": self._device,
-                "tocu_accepted": str(tracker.stats.tocu_accepted),
+                "tocu_attempts": str(engine.tocu_attempts),
+                "tocu_accepted": str(engine.tocu_accepted),
+                "guard_rejections": str(engine.guard_rejections),
+                "lost_events": str(engine.lost_events),
             }
-        degraded = any(
-            k.startswith(("aux_", "rgb_", "depth_", "init_", "frame_", "homography_")) for k in self.stats.counters
-        )
+            values |= {name: str(count) for name, count in sorted(stream.degradations.items())}
+            degraded = degraded or bool(stream.degradations)
         status = DiagnosticStatus(
             level=DiagnosticStatus.WARN if degraded else DiagnosticStatus.OK,
             name=f"{self.get_name()}: tracker",

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import rclpy
@@ -22,17 +20,10 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
 from mm_tracker_model.data.toy import toy_sequence
+from mm_tracker_model.executables import ros_executable
 from mm_tracker_model.streams.image_msgs import array_to_image_fields
+from mm_tracker_model.topics import NODE
 from mm_tracker_msgs.msg import TrackedTarget
-
-
-def _node_executable() -> str:
-    prefix = os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep)
-    for root in prefix:
-        candidate = Path(root) / "lib" / "mm_tracker" / "mm_tracker_node"
-        if candidate.is_file():
-            return str(candidate)
-    raise SystemExit("error: mm_tracker_node not found on AMENT_PREFIX_PATH: source tools/env.sh first")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     aux_fields = [array_to_image_fields(f.x[..., 0].astype(np.uint16) * 40 + 20000, "16UC1") for f in frames]
     box = frames[0].box
     node_args = [
-        _node_executable(),
+        str(ros_executable("mm_tracker_node")),
         "--ros-args",
         "-p",
         f"device:={args.device}",
@@ -70,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
             stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
             latencies.append((now - stamp) / 1e6)
 
-    node.create_subscription(TrackedTarget, "target", on_target, 100)
+    node.create_subscription(TrackedTarget, NODE.target, on_target, 100)
     qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
-    rgb_pub, aux_pub = node.create_publisher(Image, "rgb/image", qos), node.create_publisher(Image, "aux/image", qos)
+    rgb_pub, aux_pub = node.create_publisher(Image, NODE.rgb, qos), node.create_publisher(Image, NODE.aux, qos)
     try:
         deadline = time.monotonic() + 120
         while rgb_pub.get_subscription_count() == 0:

@@ -6,13 +6,19 @@ against it in the tests, and validation reports every bad value with its name an
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from mm_tracker_model.engine.tracker import PRECISIONS
+from mm_tracker_model.engine.stream import StreamConfig
+from mm_tracker_model.engine.tracker import PRECISIONS, EngineConfig
+from mm_tracker_model.geometry.boxes import is_valid_box
+from mm_tracker_model.modalities import MODALITIES
 from mm_tracker_model.presets import preset_names
 
+# The engine's and the per-frame path's defaults are the node's: offline evaluation measures what the node runs.
+ENGINE, STREAM = EngineConfig(), StreamConfig()
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
 
 
@@ -28,7 +34,8 @@ class ParamSpec:
 
 SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("autostart", True, "configure and activate at start-up (plain `ros2 run`)"),
-    ParamSpec("aux_modality", "thermal", "what the second camera is", choices=("thermal", "depth", "event")),
+    ParamSpec("aux_modality", "thermal", "what the second camera is", choices=MODALITIES),
+    ParamSpec("rgb_only", False, "no second camera: do not subscribe aux/image; track on RGB alone"),
     ParamSpec("checkpoint", "", "mm_tracker checkpoint file; empty: the packaged default model"),
     ParamSpec("preset", "full_tiny", "network preset when no checkpoint is given", choices=tuple(preset_names())),
     ParamSpec("device", "auto", "auto (CUDA if available, else CPU), cpu, cuda or cuda:N"),
@@ -49,21 +56,32 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("initial_box", [0.0], "x, y, width, height in RGB pixels to track from the first frame; [0] for none"),
     ParamSpec("thermal_range", [0.0], "fixed raw-count range [low, high] for 16-bit thermal; [0] for percentiles"),
     ParamSpec(
-        "aux_max_age", 0.2, "X frames older than this (vs the RGB stamp) run RGB-only, seconds", low=0.0, high=10.0
+        "aux_max_age",
+        STREAM.aux_max_age_s,
+        "X frames older than this (vs the RGB stamp) run RGB-only, seconds",
+        low=0.0,
+        high=10.0,
     ),
-    ParamSpec("tocu_alpha", 0.5, "score above which the homography update (TOCU) may run", low=0.0, high=1.0),
-    ParamSpec("tocu_beta", 0.7, "IoU an updated template must reach with the first frame", low=0.0, high=1.0),
-    ParamSpec("tocu_every", 10, "run TOCU at most every N frames", low=1, high=10000),
-    ParamSpec("lost_score", 0.2, "score under which a frame counts towards LOST", low=0.0, high=1.0),
-    ParamSpec("lost_patience", 10, "frames under lost_score before the state is LOST", low=1, high=10000),
+    ParamSpec(
+        "tocu_alpha", ENGINE.tocu_alpha, "score above which the homography update (TOCU) may run", low=0.0, high=1.0
+    ),
+    ParamSpec(
+        "tocu_beta", ENGINE.tocu_beta, "IoU an updated template must reach with the first frame", low=0.0, high=1.0
+    ),
+    ParamSpec("tocu_every", ENGINE.tocu_every, "run TOCU at most every N frames", low=1, high=10000),
+    ParamSpec("lost_score", ENGINE.lost_score, "score under which a frame counts towards LOST", low=0.0, high=1.0),
+    ParamSpec(
+        "lost_patience", ENGINE.lost_patience, "frames under lost_score before the state is LOST", low=1, high=10000
+    ),
     ParamSpec(
         "max_corner_shift",
-        0.25,
+        ENGINE.max_corner_shift,
         "guard: homography corner drift from calibration, fraction of X diagonal",
         low=0.01,
         high=2.0,
     ),
     ParamSpec("publish_debug_image", True, "publish debug_image for rviz2"),
+    ParamSpec("publish_detections", False, "also publish detections (vision_msgs/Detection2DArray; needs vision_msgs)"),
     ParamSpec("debug_image_scale", 0.5, "debug image size relative to the RGB image", low=0.1, high=1.0),
     ParamSpec("diagnostics_period", 1.0, "seconds between /diagnostics messages", low=0.1, high=60.0),
 )
@@ -86,9 +104,15 @@ def validate(values: dict[str, Any]) -> list[str]:
     if values.get("precision", "fp32") != "fp32" and str(device) == "cpu":
         problems.append(f"parameter 'precision' = {values['precision']!r}: needs device cuda (device is cpu)")
     box = list(values.get("initial_box", [0.0]))
-    if box != [0.0] and (len(box) != 4 or box[2] <= 0 or box[3] <= 0):
+    if box != [0.0] and not is_valid_box(box):
         problems.append(
             f"parameter 'initial_box' = {box}: expected [x, y, width, height] with width, height > 0, or [0]"
+        )
+    if values.get("publish_detections", False) and importlib.util.find_spec("vision_msgs") is None:
+        # vision_msgs has no pip wheel: only a system ROS 2 install (or a workspace built with it) has it.
+        problems.append(
+            "parameter 'publish_detections' = True: needs the ROS package vision_msgs, which is not importable "
+            "(install ros-$ROS_DISTRO-vision-msgs), or set publish_detections:=false"
         )
     thermal_range = list(values.get("thermal_range", [0.0]))
     if thermal_range != [0.0] and (len(thermal_range) != 2 or thermal_range[0] >= thermal_range[1]):

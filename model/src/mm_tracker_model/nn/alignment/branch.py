@@ -46,21 +46,21 @@ class AlignmentBranch(nn.Module):
         out = self.stages[index](inputs, previous)
         x_to_rgb = out.homography
         # RGB queries look up X at H^-1(p); X queries look up RGB at H(p).
-        search_rgb = self.tcmda_rgb[index](inputs.search_rgb, inputs.search_x, hg.inverse(x_to_rgb), self.grid)
-        search_x = self.tcmda_x[index](inputs.search_x, inputs.search_rgb, x_to_rgb, self.grid)
+        search_rgb = self.tcmda_rgb[index](inputs.search_rgb, inputs.search_aux, hg.inverse(x_to_rgb), self.grid)
+        search_aux = self.tcmda_x[index](inputs.search_aux, inputs.search_rgb, x_to_rgb, self.grid)
         return (
             torch.cat([inputs.template_rgb, search_rgb], dim=1),
-            torch.cat([inputs.template_x, search_x], dim=1),
+            torch.cat([inputs.template_aux, search_aux], dim=1),
             out,
         )
 
-    def warp_to_rgb(self, search_x: torch.Tensor, x_to_rgb: torch.Tensor) -> torch.Tensor:
+    def warp_to_rgb(self, search_aux: torch.Tensor, x_to_rgb: torch.Tensor) -> torch.Tensor:
         """X search tokens resampled on the RGB token grid: each RGB token centre p reads X at H^-1(p)."""
-        batch, _, channels = search_x.shape
-        centres = token_centres(self.grid).to(search_x).expand(batch, -1, -1)
-        in_x = hg.apply(hg.inverse(x_to_rgb).to(search_x.dtype), centres)
-        x_map = search_x.transpose(1, 2).reshape(batch, channels, self.grid, self.grid)
+        batch, _, channels = search_aux.shape
+        centres = token_centres(self.grid).to(search_aux).expand(batch, -1, -1)
+        in_x = hg.apply(hg.inverse(x_to_rgb).to(search_aux.dtype), centres)
+        aux_map = search_aux.transpose(1, 2).reshape(batch, channels, self.grid, self.grid)
         sampled = F.grid_sample(
-            x_map, (2 * in_x).unsqueeze(1), mode="bilinear", padding_mode="zeros", align_corners=False
+            aux_map, (2 * in_x).unsqueeze(1), mode="bilinear", padding_mode="zeros", align_corners=False
         )
         return sampled.squeeze(2).transpose(1, 2)

@@ -52,7 +52,7 @@ class DetailExpert(nn.Module):
 
     def forward(self, inputs: StageInputs) -> tuple[torch.Tensor, None]:
         batch = inputs.batch
-        both = self.reduce(self.norm(torch.cat([inputs.search_rgb, inputs.search_x])))
+        both = self.reduce(self.norm(torch.cat([inputs.search_rgb, inputs.search_aux])))
         maps = self.unet(inputs.search_map(both))
         tokens = maps.flatten(2).transpose(1, 2) + self.position  # (2B, N, c)
         tokens = tokens.view(2, batch, *tokens.shape[1:]).transpose(0, 1) + self.modality  # (B, 2, N, c)

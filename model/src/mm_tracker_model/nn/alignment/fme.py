@@ -30,9 +30,9 @@ class FeatureMatchingExpert(nn.Module):
         return low, high
 
     @staticmethod
-    def correlation(rgb_map: torch.Tensor, x_map: torch.Tensor) -> torch.Tensor:
+    def correlation(rgb_map: torch.Tensor, aux_map: torch.Tensor) -> torch.Tensor:
         """(B, N, N) softmax over X positions of RGB-X feature similarity."""
-        rgb, x = rgb_map.flatten(2), x_map.flatten(2)
+        rgb, x = rgb_map.flatten(2), aux_map.flatten(2)
         return (rgb.transpose(1, 2) @ x / math.sqrt(rgb.shape[1])).softmax(dim=-1)
 
     def pyramid(self, volume: torch.Tensor) -> torch.Tensor:
@@ -51,11 +51,11 @@ class FeatureMatchingExpert(nn.Module):
         return self.regressor
 
     def forward(self, inputs: StageInputs) -> tuple[torch.Tensor, None]:
-        pooled = torch.cat([inputs.search_rgb.mean(1), inputs.search_x.mean(1)], dim=-1)
+        pooled = torch.cat([inputs.search_rgb.mean(1), inputs.search_aux.mean(1)], dim=-1)
         gate_low, gate_high = self.gates(pooled).sigmoid().unbind(-1)
         rgb_map = inputs.search_map(self.proj(self.norm(inputs.search_rgb)))
-        x_map = inputs.search_map(self.proj(self.norm(inputs.search_x)))
-        (rgb_low, rgb_high), (x_low, x_high) = self.bands(rgb_map), self.bands(x_map)
+        aux_map = inputs.search_map(self.proj(self.norm(inputs.search_aux)))
+        (rgb_low, rgb_high), (x_low, x_high) = self.bands(rgb_map), self.bands(aux_map)
         volume = gate_low[:, None, None] * self.correlation(rgb_low, x_low) + gate_high[
             :, None, None
         ] * self.correlation(rgb_high, x_high)

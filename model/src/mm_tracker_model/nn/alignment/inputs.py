@@ -12,9 +12,9 @@ class StageInputs:
     """Tokens of both streams after the stage's block; search maps are (B, C, g, g)."""
 
     template_rgb: torch.Tensor  # (B, Nt, C), all templates
-    template_x: torch.Tensor
+    template_aux: torch.Tensor
     search_rgb: torch.Tensor  # (B, g*g, C)
-    search_x: torch.Tensor
+    search_aux: torch.Tensor
     grid: int
 
     def search_map(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -23,9 +23,8 @@ class StageInputs:
 
     def select(self, index: torch.Tensor) -> StageInputs:
         """The same inputs for a subset of the batch."""
-        return StageInputs(
-            self.template_rgb[index], self.template_x[index], self.search_rgb[index], self.search_x[index], self.grid
-        )
+        parts = (self.template_rgb, self.template_aux, self.search_rgb, self.search_aux)
+        return StageInputs(*(part[index] for part in parts), self.grid)
 
     @property
     def batch(self) -> int:

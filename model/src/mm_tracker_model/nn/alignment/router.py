@@ -15,5 +15,5 @@ class Router(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(2 * dim, hidden), nn.GELU(), nn.Linear(hidden, experts))
 
     def forward(self, inputs: StageInputs) -> torch.Tensor:
-        pooled = torch.cat([inputs.search_rgb.mean(1), inputs.search_x.mean(1)], dim=-1)
+        pooled = torch.cat([inputs.search_rgb.mean(1), inputs.search_aux.mean(1)], dim=-1)
         return self.mlp(self.norm(pooled))

@@ -77,13 +77,13 @@ class TargetResponseExpert(nn.Module):
         scores = t @ s.transpose(1, 2) / math.sqrt(t.shape[-1])
         return scores.softmax(dim=-1).amax(dim=1)
 
-    def histogram(self, responses_rgb: torch.Tensor, responses_x: torch.Tensor) -> torch.Tensor:
+    def histogram(self, responses_rgb: torch.Tensor, responses_aux: torch.Tensor) -> torch.Tensor:
         """(B, 1, 2g-1, 2g-1) mass moved by each displacement, RGB response -> X response."""
         side = 2 * self.grid - 1
         plans = torch.stack(
             [
                 transport_plan(a.double(), b.double(), self.cost.double(), self.reg, self.iterations).to(a.dtype)
-                for a, b in zip(responses_rgb.float(), responses_x.float(), strict=True)
+                for a, b in zip(responses_rgb.float(), responses_aux.float(), strict=True)
             ]
         )
         histogram = plans.new_zeros(plans.shape[0], side * side)
@@ -97,6 +97,6 @@ class TargetResponseExpert(nn.Module):
     def forward(self, inputs: StageInputs) -> tuple[torch.Tensor, torch.Tensor]:
         """Raw parameters (B, out_dim) and the response maps (B, 2, g*g) the mask loss supervises."""
         responses_rgb = self.response(inputs.template_rgb, inputs.search_rgb, self.proj_rgb)
-        responses_x = self.response(inputs.template_x, inputs.search_x, self.proj_x)
-        features = self.histogram_cnn(self.histogram(responses_rgb, responses_x) * self.grid**2).flatten(1)
-        return self.regressor(features.to(responses_rgb.dtype)), torch.stack([responses_rgb, responses_x], dim=1)
+        responses_aux = self.response(inputs.template_aux, inputs.search_aux, self.proj_x)
+        features = self.histogram_cnn(self.histogram(responses_rgb, responses_aux) * self.grid**2).flatten(1)
+        return self.regressor(features.to(responses_rgb.dtype)), torch.stack([responses_rgb, responses_aux], dim=1)

@@ -1,4 +1,4 @@
-from mm_tracker.camera_info import CameraInfoState, camera_info_problems
+from mm_tracker_model.streams.camera_info import CameraInfoState, camera_info_problems
 
 
 def test_nothing_to_check_before_camera_info_arrives():
