@@ -16,8 +16,9 @@ SEQUENCE = toy_sequence(frames=12, seed=3)
 
 
 def _tracker(**config) -> tuple[Tracker, OracleNet]:
+    """The engine around an oracle; size damping off unless asked for, so boxes map back exactly."""
     oracle = OracleNet()
-    tracker = Tracker(oracle, EngineConfig(**config))
+    tracker = Tracker(oracle, EngineConfig(**({"max_scale_change": 0.0, "size_lr": 1.0} | config)))
     first = SEQUENCE[0]
     tracker.initialize(first.rgb, first.x, first.box, first.x_to_rgb)
     return tracker, oracle
@@ -226,3 +227,58 @@ def test_real_network_runs_deterministically_end_to_end():
         np.testing.assert_array_equal(a.frame_homography, b.frame_homography)
         assert a.experts == b.experts and len(a.experts) == 3
         assert np.isfinite(a.box).all() and set(a.timings_ms) == {"preprocess", "forward", "postprocess", "tocu"}
+
+
+def _doubled(box: np.ndarray) -> np.ndarray:
+    """The same centre, twice the size: what an overexcited size head reports."""
+    x, y, w, h = box
+    return np.array([x - w / 2, y - h / 2, 2 * w, 2 * h])
+
+
+def test_size_changes_are_bounded_per_frame_and_the_centre_is_kept():
+    tracker, oracle = _tracker(max_scale_change=1.25, tocu_alpha=1.0)
+    before = tracker.box.copy()
+    oracle.box = _box_in_crop(_doubled(before), _search_crop(tracker))
+    result = tracker.track(SEQUENCE[0].rgb, SEQUENCE[0].x)
+    np.testing.assert_allclose(result.box[2:], before[2:] * 1.25, rtol=1e-6)
+    np.testing.assert_allclose(result.box[:2] + result.box[2:] / 2, before[:2] + before[2:] / 2, atol=1e-4)
+
+
+def test_size_smoothing_moves_by_the_learning_rate_times_the_score():
+    tracker, oracle = _tracker(size_lr=0.5, tocu_alpha=1.0)
+    oracle.score = 0.8
+    before = tracker.box.copy()
+    oracle.box = _box_in_crop(_doubled(before), _search_crop(tracker))
+    result = tracker.track(SEQUENCE[0].rgb, SEQUENCE[0].x)
+    assert 0.5 < result.score <= 0.8  # the Hann-weighted peak
+    np.testing.assert_allclose(result.box[2:], before[2:] * (1 + 0.5 * result.score), rtol=1e-6)
+
+
+def test_without_damping_the_raw_size_is_taken():
+    tracker, oracle = _tracker(tocu_alpha=1.0)
+    before = tracker.box.copy()
+    oracle.box = _box_in_crop(_doubled(before), _search_crop(tracker))
+    np.testing.assert_allclose(tracker.track(SEQUENCE[0].rgb, SEQUENCE[0].x).box[2:], 2 * before[2:], rtol=1e-6)
+
+
+def test_the_search_widens_while_lost_and_returns_to_normal_on_recovery():
+    tracker, oracle = _tracker(lost_score=0.5, lost_patience=2, lost_search_scale=1.5, tocu_alpha=1.0)
+    oracle.score = 0.1
+    sides = []
+    for frame in SEQUENCE[1:6]:
+        crop = CropTransform.around(tuple(tracker.box), tracker.net_config.search_factor, 160)
+        oracle.box = _box_in_crop(tracker.box, crop)  # the target stays put, at a low score
+        tracker.track(frame.rgb, frame.x)
+        sides.append(tracker._search_scale())
+    assert sides == [1.0, 1.5, 2.25, 2.25, 2.25]  # LOST after 2 frames, then wider, at most squared
+    oracle.score = 0.9
+    tracker.track(SEQUENCE[6].rgb, SEQUENCE[6].x)
+    assert tracker.state == TrackState.TRACKING and tracker._search_scale() == 1.0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("max_scale_change", 0.5), ("size_lr", 0.0), ("size_lr", 1.5), ("lost_search_scale", 0.9)]
+)
+def test_bad_damping_settings_are_named(field, value):
+    with pytest.raises(EngineInputError, match=field):
+        EngineConfig(**{field: value})

@@ -44,6 +44,13 @@ class EngineConfig:
     lost_patience: int = 10  # frames under lost_score before the state becomes LOST
     max_corner_shift: float = 0.25  # guard: fraction of the X image diagonal H's corners may move from calibration
     clip_margin: float = 10.0
+    # Size damping, as Siamese trackers do: the size may change by at most this factor per frame (0: unbounded),
+    # and moves towards the network's estimate by size_lr x score (1.0: straight to it). Chosen on real
+    # sequences neither trained on nor held out (model card): SR 0.453 undamped -> 0.514.
+    max_scale_change: float = 1.1
+    size_lr: float = 0.5
+    # While LOST the search region widens by this factor (up to twice) to find the target again.
+    lost_search_scale: float = 1.0
     online_alignment: bool = True  # False: keep the calibration homography (the network's estimate is ignored)
 
     def __post_init__(self) -> None:
@@ -57,6 +64,12 @@ class EngineConfig:
                 problems.append(f"{name} {getattr(self, name)} outside [0, 1]")
         if self.tocu_every < 1 or self.lost_patience < 1:
             problems.append("tocu_every and lost_patience must be >= 1")
+        if not (self.max_scale_change == 0.0 or self.max_scale_change >= 1.0):
+            problems.append(f"max_scale_change {self.max_scale_change} must be 0 (unbounded) or >= 1")
+        if not 0.0 < self.size_lr <= 1.0 or self.lost_search_scale < 1.0:
+            problems.append(
+                f"size_lr {self.size_lr} must be in (0, 1], lost_search_scale {self.lost_search_scale} >= 1"
+            )
         if not self.max_corner_shift > 0:
             problems.append(f"max_corner_shift {self.max_corner_shift} must be > 0")
         if problems:
@@ -198,7 +211,7 @@ class Tracker:
             rgb,
             rgb if rgb_only else x,
             self.box,
-            cfg.search_factor,
+            cfg.search_factor * self._search_scale(),
             cfg.search_size,
             np.eye(3) if rgb_only else self.h_global,
         )
@@ -213,7 +226,8 @@ class Tracker:
         start = time.perf_counter()
         packed = self._pack(output)  # one device -> host copy per frame
         box, score, h_crop, stage_params, experts, confidence = self._unpack(packed, output)
-        self.box = bx.clip_box(search.crop.box_to_image(box), rgb.shape[1], rgb.shape[0], self.config.clip_margin)
+        damped = self._damped(search.crop.box_to_image(box), score)
+        self.box = bx.clip_box(damped, rgb.shape[1], rgb.shape[0], self.config.clip_margin)
         frame_h = self.h_global
         if not rgb_only and h_crop is not None and self.config.online_alignment:
             candidate = self._image_homography(h_crop, search.crop) @ self.h_global
@@ -314,6 +328,24 @@ class Tracker:
             torch.from_numpy(candidate / candidate[2, 2]), torch.from_numpy(self.h_calibration), width, height
         )
         return float(shifts.max()) <= bound
+
+    def _search_scale(self) -> float:
+        """Wider search while LOST: lost_search_scale per LOST frame, at most squared (i.e. twice at 1.41)."""
+        if self.state != TrackState.LOST or self.config.lost_search_scale == 1.0:
+            return 1.0
+        lost_for = self.low_score_frames - self.config.lost_patience + 1
+        return min(self.config.lost_search_scale**lost_for, self.config.lost_search_scale**2)
+
+    def _damped(self, box: np.ndarray, score: float) -> np.ndarray:
+        """The network's box with its size change bounded and smoothed; the centre is the network's."""
+        cfg = self.config
+        previous, size = self.box[2:], box[2:]
+        if cfg.max_scale_change:
+            size = previous * np.clip(size / previous, 1.0 / cfg.max_scale_change, cfg.max_scale_change)
+        if cfg.size_lr < 1.0:
+            size = previous + cfg.size_lr * float(np.clip(score, 0.0, 1.0)) * (size - previous)
+        centre = box[:2] + box[2:] / 2
+        return np.concatenate([centre - size / 2, size])
 
     def _update_state(self, score: float) -> None:
         if score < self.config.lost_score:

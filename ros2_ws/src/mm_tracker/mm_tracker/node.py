@@ -27,7 +27,7 @@ from std_srvs.srv import Trigger
 from mm_tracker.conversions import alignment_msg, detection_array_type, detections_msg, target_msg
 from mm_tracker.debug_image import render_debug_image
 from mm_tracker.diagnostics import NodeStats
-from mm_tracker.parameters import SPECS, ParamSpec, validate
+from mm_tracker.parameters import ENGINE_PARAMETERS, SPECS, ParamSpec, validate
 from mm_tracker.worker import InferenceWorker
 from mm_tracker_model.calibration import CalibrationError, load_calibration, save_calibration
 from mm_tracker_model.engine import EngineConfig, Tracker, TrackState
@@ -99,19 +99,8 @@ class TrackerNode(LifecycleNode):
             self.get_logger().error(f"configure failed: {exc}")
             return FAILURE
         p = self.params
-        tracker = Tracker(
-            net,
-            EngineConfig(
-                device=self._device,
-                precision=p["precision"],
-                tocu_alpha=p["tocu_alpha"],
-                tocu_beta=p["tocu_beta"],
-                tocu_every=p["tocu_every"],
-                lost_score=p["lost_score"],
-                lost_patience=p["lost_patience"],
-                max_corner_shift=p["max_corner_shift"],
-            ),
-        )
+        engine = EngineConfig(device=self._device, **{name: p[name] for name in ENGINE_PARAMETERS if name != "device"})
+        tracker = Tracker(net, engine)
         self._stream = StreamTracker(tracker, self._stream_config(), self._h_calibration)
         if list(p["initial_box"]) != [0.0]:
             try:

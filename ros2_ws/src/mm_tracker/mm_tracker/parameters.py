@@ -6,6 +6,7 @@ against it in the tests, and validation reports every bad value with its name an
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import re
 from dataclasses import dataclass
@@ -80,6 +81,21 @@ SPECS: tuple[ParamSpec, ...] = (
         low=0.01,
         high=2.0,
     ),
+    ParamSpec(
+        "max_scale_change",
+        ENGINE.max_scale_change,
+        "largest box size change per frame, as a factor; 0: unbounded",
+        low=0.0,
+        high=10.0,
+    ),
+    ParamSpec("size_lr", ENGINE.size_lr, "box size moves towards the estimate by size_lr x score", low=0.01, high=1.0),
+    ParamSpec(
+        "lost_search_scale",
+        ENGINE.lost_search_scale,
+        "search growth per LOST frame (at most squared)",
+        low=1.0,
+        high=3.0,
+    ),
     ParamSpec("publish_debug_image", True, "publish debug_image for rviz2"),
     ParamSpec("publish_detections", False, "also publish detections (vision_msgs/Detection2DArray; needs vision_msgs)"),
     ParamSpec("debug_image_scale", 0.5, "debug image size relative to the RGB image", low=0.1, high=1.0),
@@ -87,6 +103,8 @@ SPECS: tuple[ParamSpec, ...] = (
 )
 
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
+# Parameters that are EngineConfig fields of the same name (the engine's behaviour per frame).
+ENGINE_PARAMETERS = tuple(f.name for f in dataclasses.fields(EngineConfig) if f.name in SPEC_BY_NAME)
 
 
 def validate(values: dict[str, Any]) -> list[str]:
