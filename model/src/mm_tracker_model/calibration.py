@@ -12,12 +12,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.errors import CalibrationError
 from mm_tracker_model.modalities import MODALITIES
-
-
-class CalibrationError(MMTrackerError, ValueError):
-    """A calibration file is missing, malformed, or inconsistent; the message names the field."""
 
 
 @dataclass(frozen=True)

@@ -49,3 +49,31 @@ class BagDamagedError(BagError):
 
     def __str__(self) -> str:
         return f"message #{self.read} (topic {self.topic or 'unknown'}): {self.reason}"
+
+
+class CalibrationError(MMTrackerError, ValueError):
+    """A calibration file is missing, malformed, or inconsistent; the message names the field."""
+
+
+class TrainConfigError(MMTrackerError, ValueError):
+    """A training configuration that cannot run; the message names the field."""
+
+
+class AnnotationError(MMTrackerError, ValueError):
+    """A ground-truth file that cannot be read; the message names the file and line."""
+
+
+class SequenceError(MMTrackerError, ValueError):
+    """A sequence folder that does not match its format; the message names what is missing."""
+
+
+class PeerError(MMTrackerError):
+    """A peer tracker that cannot run here (missing OpenCV module or model files)."""
+
+
+class MetricsInputError(MMTrackerError, ValueError):
+    """Ground truth, results or a sequence list that cannot be scored; the message names the path."""
+
+
+class MissingResultError(MetricsInputError, FileNotFoundError):
+    """No result file for a sequence."""

@@ -84,7 +84,7 @@ def test_network_homography_composes_onto_the_global_one():
     oracle.h_crop = _crop_homography(delta, _search_crop(tracker))
     result = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
     np.testing.assert_allclose(result.frame_homography, delta @ SEQUENCE[0].x_to_rgb, atol=1e-4)
-    np.testing.assert_allclose(result.homography, SEQUENCE[0].x_to_rgb)  # no TOCU: global unchanged
+    np.testing.assert_allclose(result.global_homography, SEQUENCE[0].x_to_rgb)  # no TOCU: global unchanged
 
 
 def _initial_box_in_frame0(tracker: Tracker) -> tuple[float, float, float, float]:
@@ -99,7 +99,7 @@ def test_tocu_accepts_a_correct_update():
     oracle.tocu_boxes = [_initial_box_in_frame0(tracker), (0.1, 0.1, 0.05, 0.05)]  # aligned re-finds frame 0
     result = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
     assert result.tocu_updated and oracle.calls == [1, 2]  # both candidates in one batched forward
-    np.testing.assert_allclose(result.homography, delta @ SEQUENCE[0].x_to_rgb, atol=1e-4)
+    np.testing.assert_allclose(result.global_homography, delta @ SEQUENCE[0].x_to_rgb, atol=1e-4)
     assert tracker.dynamic_template is not None and tracker.stats.tocu_accepted == 1
 
 
@@ -111,7 +111,7 @@ def test_tocu_rejects_a_wrong_update_and_keeps_the_unaligned_template():
     oracle.tocu_boxes = [(0.1, 0.1, 0.05, 0.05), _initial_box_in_frame0(tracker)]  # only unaligned re-finds it
     result = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
     assert not result.tocu_updated
-    np.testing.assert_allclose(result.homography, SEQUENCE[0].x_to_rgb)
+    np.testing.assert_allclose(result.global_homography, SEQUENCE[0].x_to_rgb)
     assert tracker.dynamic_template is not None and tracker.stats.tocu_attempts == 1
 
 
@@ -135,7 +135,7 @@ def test_guard_rejects_an_exploding_homography():
     result = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
     assert "homography_rejected" in result.degraded
     np.testing.assert_allclose(result.frame_homography, SEQUENCE[0].x_to_rgb)
-    np.testing.assert_allclose(result.homography, SEQUENCE[0].x_to_rgb)
+    np.testing.assert_allclose(result.global_homography, SEQUENCE[0].x_to_rgb)
 
 
 def test_reset_restores_the_calibration():

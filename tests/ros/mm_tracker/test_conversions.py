@@ -72,7 +72,7 @@ def _result(state, box=(100.0, 50.0, 40.0, 20.0), score=0.8):
         box_x=None,
         score=score,
         state=state,
-        homography=np.eye(3),
+        global_homography=np.eye(3),
         frame_homography=np.eye(3),
         stage_params=[],
         experts=[],

@@ -13,7 +13,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mm_tracker_model.calibrate import fit_from_boards, fit_homography
 from mm_tracker_model.calibration import (
     MODALITIES,
     CalibrationError,
@@ -22,6 +21,7 @@ from mm_tracker_model.calibration import (
     load_calibration,
     save_calibration,
 )
+from mm_tracker_model.calibration_fit import fit_from_boards, fit_homography
 from mm_tracker_model.cli.common import run_cli
 
 

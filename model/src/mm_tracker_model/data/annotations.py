@@ -7,13 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.errors import AnnotationError
 
 _SEPARATORS = re.compile(r"[,\t; ]+")
-
-
-class AnnotationError(MMTrackerError, ValueError):
-    """A ground-truth file that cannot be read; the message names the file and line."""
 
 
 def read_rows(path: Path) -> list[list[float]]:

@@ -8,13 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.errors import SequenceError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
-
-
-class SequenceError(MMTrackerError, ValueError):
-    """A sequence folder that does not match its format; the message names what is missing."""
 
 
 @dataclass

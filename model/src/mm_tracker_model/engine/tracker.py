@@ -82,7 +82,7 @@ class TrackResult:
     box_x: np.ndarray | None  # the same target in X image pixels (None in RGB-only mode)
     score: float  # Hann-weighted peak score
     state: TrackState
-    homography: np.ndarray  # H_global after this frame, X -> RGB image pixels
+    global_homography: np.ndarray  # H_global after this frame (the rig's running estimate), X -> RGB image pixels
     frame_homography: np.ndarray  # this frame's estimate H_delta · H_global
     stage_params: list[list[float]]
     experts: list[str]
@@ -182,7 +182,7 @@ class Tracker:
             box_x=None if self.rgb_only else bx.map_box(self.initial_box, np.linalg.inv(self.h_global)),
             score=1.0,
             state=TrackState.TRACKING,
-            homography=self.h_global.copy(),
+            global_homography=self.h_global.copy(),
             frame_homography=self.h_global.copy(),
             stage_params=[],
             experts=[],
@@ -254,7 +254,7 @@ class Tracker:
             box_x=box_x,
             score=score,
             state=self.state,
-            homography=self.h_global.copy(),
+            global_homography=self.h_global.copy(),
             frame_homography=frame_h.copy(),
             stage_params=stage_params,
             experts=experts,

@@ -16,13 +16,9 @@ import cv2
 import numpy as np
 
 from mm_tracker_model.data.sequence import Sequence
-from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.errors import PeerError
 
 NANO_FILES = ("nanotrackv2_backbone_sim.onnx", "nanotrackv2_head_sim.onnx")
-
-
-class PeerError(MMTrackerError):
-    """A peer tracker that cannot run here (missing OpenCV module or model files)."""
 
 
 def _contrib(name: str) -> Callable[[Path | None], object]:

@@ -177,7 +177,7 @@ def write_video(path: Path, run: SequenceRun, messages: Iterable[tuple[str, Any]
             held = run.outputs.get(stamp) or held
             try:
                 frame = _annotated_frame(run, stamp, rgb_from_message(msg), latest_aux, held)
-            except (MMTrackerError, ValueError):
+            except MMTrackerError:  # an unreadable RGB frame: the video skips it
                 continue
             if writer is None:
                 size = (frame.shape[1], frame.shape[0])
@@ -200,7 +200,7 @@ def _annotated_frame(run: SequenceRun, stamp: int, rgb: np.ndarray, aux_msg: Any
             aux = aux_from_message(aux_msg, run.modality, None)[0]
             overlay = warp_image(aux, output.homography, rgb.shape[1], rgb.shape[0])
             frame = cv2.addWeighted(frame, 0.65, overlay, 0.35, 0)
-        except (MMTrackerError, ValueError):
+        except (MMTrackerError, cv2.error):
             pass  # an unusable X frame: the RGB frame alone
     _draw_box(frame, run.truth.boxes.get(stamp), (255, 0, 0), "truth")
     _draw_box(frame, None if output is None else output.box, (0, 255, 0), "mm_tracker")

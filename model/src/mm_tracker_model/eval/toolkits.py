@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from mm_tracker_model.data.annotations import read_boxes
-from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.errors import MetricsInputError, MissingResultError
 from mm_tracker_model.eval.metrics import (
     HIT,
     MISS,
@@ -50,14 +50,6 @@ from mm_tracker_model.geometry.boxes import valid_boxes
 
 VTUAV_STEP = 10
 LIST_FILES = ("testing_list.txt", "training_list.txt", "SequencesName.txt", "list.txt")
-
-
-class MetricsInputError(MMTrackerError, ValueError):
-    """Ground truth, results or a sequence list that cannot be scored; the message names the path."""
-
-
-class MissingResultError(MetricsInputError, FileNotFoundError):
-    """No result file for a sequence."""
 
 
 def _visible(boxes: np.ndarray) -> np.ndarray:

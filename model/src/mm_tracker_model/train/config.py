@@ -8,13 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.errors import TrainConfigError
 
 PHASES = {"tracking": "adapters", "alignment": "alignment"}  # training phase -> the training mode it implies
-
-
-class TrainConfigError(MMTrackerError, ValueError):
-    """A training configuration that cannot run; the message names the field."""
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def alignment_msg(header: Any, aux_frame_id: str, result: TrackResult, calibrati
     return Alignment(
         header=header,
         aux_frame_id=aux_frame_id,
-        homography=[float(v) for v in result.homography.flatten()],
+        homography=[float(v) for v in result.global_homography.flatten()],
         frame_homography=[float(v) for v in result.frame_homography.flatten()],
         calibration_homography=[float(v) for v in calibration.flatten()],
         updated=bool(result.tocu_updated),

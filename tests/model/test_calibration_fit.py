@@ -2,8 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mm_tracker_model.calibrate import fit_from_boards, fit_homography
 from mm_tracker_model.calibration import CalibrationError, load_calibration
+from mm_tracker_model.calibration_fit import fit_from_boards, fit_homography
 from mm_tracker_model.cli import calibrate
 from mm_tracker_model.geometry.crops import warp_image
 
