@@ -282,3 +282,24 @@ def test_the_search_widens_while_lost_and_returns_to_normal_on_recovery():
 def test_bad_damping_settings_are_named(field, value):
     with pytest.raises(EngineInputError, match=field):
         EngineConfig(**{field: value})
+
+
+def test_the_tracked_box_does_not_depend_on_the_input_resolution():
+    """Failure analysis of a 1080p sequence: the same frames at 1x and 2.5x give the same box, scaled."""
+    import cv2
+
+    from mm_tracker_model.io.checkpoint import load_net
+    from mm_tracker_model.weights import default_checkpoint
+
+    if default_checkpoint() is None:
+        pytest.skip("no packaged default model in model/weights/")
+    torch.manual_seed(0)
+    net = load_net(default_checkpoint())
+    boxes = {}
+    for scale in (1.0, 2.5):
+        size = (round(SEQUENCE[0].rgb.shape[1] * scale), round(SEQUENCE[0].rgb.shape[0] * scale))
+        frames = [cv2.resize(f.rgb, size, interpolation=cv2.INTER_CUBIC) for f in SEQUENCE[:2]]
+        tracker = Tracker(net, EngineConfig())
+        tracker.initialize(frames[0], None, SEQUENCE[0].box * scale)
+        boxes[scale] = tracker.track(frames[1], None).box / scale
+    np.testing.assert_allclose(boxes[2.5], boxes[1.0], atol=0.6)
