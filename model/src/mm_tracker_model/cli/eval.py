@@ -114,10 +114,12 @@ def compare_settings(args: argparse.Namespace) -> int:
     if unknown:
         raise MMTrackerError(f"--settings {unknown} unknown; known: {', '.join(SETTINGS)}")
     reports = [evaluate(net, sequences, s, progress=not args.quiet).to_dict() for s in settings]
-    if args.json is not None:
-        text = json.dumps(reports, indent=2)
-        print(text) if str(args.json) == "-" else args.json.write_text(text + "\n")
-    if str(args.json) != "-":
+    to_stdout = str(args.json) == "-"
+    if to_stdout:
+        print(json.dumps(reports, indent=2))
+    elif args.json is not None:
+        args.json.write_text(json.dumps(reports, indent=2) + "\n")
+    if not to_stdout:
         print(f"{'setting':<22}{'PR':>7}{'NPR':>7}{'SR':>7}{'corner err px':>15}")
         for r in reports:
             print(f"{r['setting']:<22}{r['pr']:7.3f}{r['npr']:7.3f}{r['sr']:7.3f}{r['align_corner_err_px']:15.2f}")

@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
             raise MMTrackerError(f"--dataset {str(args.dataset)!r} is not a folder")
         folders = args.sequence or sorted(p for p in args.dataset.iterdir() if p.is_dir())
         sequences = [read_sequence(folder, args.format) for folder in folders]
+        for sequence in sequences:
+            write_ground_truth(args.out, sequence)
         table = {}
         for name in trackers:
             frames, spent = 0, 0.0
@@ -53,8 +55,6 @@ def main(argv: list[str] | None = None) -> int:
                 run = run_peer(name, sequence, args.nano_models)
                 write_results(args.out, run)
                 frames, spent = frames + len(run.boxes) - 1, spent + run.update_s
-            for sequence in sequences:
-                write_ground_truth(args.out, sequence)
             scores = evaluate_folders("lasher", args.out / "gt", args.out / name)
             table[name] = {**scores.overall, "fps": frames / spent if spent > 0 else 0.0}
         print(f"{'tracker':<8}{'PR':>7}{'NPR':>7}{'SR':>7}{'FPS':>8}")
