@@ -74,10 +74,6 @@ class StreamTracker:
         with self._lock:
             self._pending = (box, homography)
 
-    def has_pending_target(self) -> bool:
-        with self._lock:
-            return self._pending is not None
-
     def note(self, name: str, message: str) -> Degradation:
         """Count a degradation found outside the per-frame path (e.g. a bad header where a message arrives)."""
         self.degradations[name] += 1
