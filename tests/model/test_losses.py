@@ -47,22 +47,25 @@ def test_tracking_loss_is_small_for_a_correct_box(trained_output):
     assert wrong["giou"] > right["giou"] and wrong["l1"] > right["l1"]
 
 
-def _stage(previous, residual_params, router_weights):
-    """A StageOutput whose three experts all predict `residual_params` on top of `previous`."""
+def _stage(previous, residual_params, router_weights, expert_residuals=None):
+    """A StageOutput that predicts `residual_params` on top of `previous`; its three experts predict
+    `expert_residuals` (3, 4) residuals, or all the same one."""
     batch = previous.shape[0]
     residual = hg.params_to_matrix(residual_params)
-    expert_params = residual_params.unsqueeze(1).expand(batch, 3, 4)
-    cumulative = hg.compose(residual, previous)
+    if expert_residuals is None:
+        expert_residuals = residual_params[0].expand(3, 4)
+    expert_params = expert_residuals.unsqueeze(0).expand(batch, 3, 4)
+    per_expert = torch.stack([hg.compose(hg.params_to_matrix(p[None]), previous) for p in expert_residuals], 1)
     return StageOutput(
         params=residual_params,
         residual=residual,
-        homography=cumulative,
+        homography=hg.compose(residual, previous),
         confidence=torch.ones(batch),
         router_logits=torch.zeros(batch, 3),
         router_weights=router_weights.expand(batch, 3),
         selected=router_weights.argmax().expand(batch),
         expert_params=expert_params,
-        expert_homographies=cumulative.unsqueeze(1).expand(batch, 3, 3, 3),
+        expert_homographies=per_expert,
         responses=None,
     )
 
@@ -77,22 +80,33 @@ def test_cpesl_compares_cumulative_not_residual_predictions():
     stage = _stage(previous, torch.zeros(1, 4), torch.tensor([1.0, 0.0, 0.0]))
     terms = alignment_loss([stage], previous, COSTS, WEIGHTS, ("scale",))
     assert terms["translation"] == 0 and terms["scale"] == 0 and terms["expert_translation"] == 0
-    cost_only = WEIGHTS.cpesl * WEIGHTS.cost_penalty * 0.1
-    assert float(terms["cpesl"]) == pytest.approx(cost_only)
+    # Equal experts: no cost penalty either (it would only push the router to the cheapest one).
+    assert float(terms["cpesl"]) == 0.0
 
 
-def test_cpesl_charges_the_cost_of_the_routed_expert():
+DIFFERING = torch.tensor([[0.5, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+
+
+def _cpesl(router_weights, expert_residuals):
     previous = torch.eye(3).unsqueeze(0)
-    residual = torch.tensor([[0.1, 0.0, 0.0, 0.0]])
-    cheap = alignment_loss(
-        [_stage(previous, residual, torch.tensor([1.0, 0.0, 0.0]))], previous, COSTS, WEIGHTS, ("scale",)
-    )
-    dear = alignment_loss(
-        [_stage(previous, residual, torch.tensor([0.0, 0.0, 1.0]))], previous, COSTS, WEIGHTS, ("scale",)
-    )
-    difference = WEIGHTS.cpesl * WEIGHTS.cost_penalty * (1.0 - 0.1)
-    assert float(dear["cpesl"] - cheap["cpesl"]) == pytest.approx(difference)
-    assert float(cheap["translation"]) > 0
+    stage = _stage(previous, torch.tensor([[0.1, 0.0, 0.0, 0.0]]), router_weights, expert_residuals)
+    return float(alignment_loss([stage], previous, COSTS, WEIGHTS, ("scale",))["cpesl"])
+
+
+def test_cpesl_charges_the_routed_experts_cost_once_experts_differ():
+    """FME and DPE are exact, TRE is off: routing to DPE pays DPE's cost, routing to FME pays FME's."""
+    dear, cheap = _cpesl(torch.tensor([0.0, 0.0, 1.0]), DIFFERING), _cpesl(torch.tensor([0.0, 1.0, 0.0]), DIFFERING)
+    assert dear - cheap == pytest.approx(WEIGHTS.cpesl * WEIGHTS.cost_penalty * (1.0 - 0.5))
+    assert cheap == pytest.approx(WEIGHTS.cpesl * WEIGHTS.cost_penalty * 0.5)
+    # Routed to the inaccurate expert: its error outweighs any cost saving.
+    assert _cpesl(torch.tensor([1.0, 0.0, 0.0]), DIFFERING) > dear
+
+
+def test_cpesl_charges_no_cost_while_experts_are_equally_accurate():
+    equal = torch.tensor([[0.1, 0.0, 0.0, 0.0]] * 3)
+    # All three make the same error: the loss is that error, whichever expert is routed, with no cost term.
+    assert _cpesl(torch.tensor([0.0, 0.0, 1.0]), equal) == pytest.approx(_cpesl(torch.tensor([1.0, 0.0, 0.0]), equal))
+    assert _cpesl(torch.tensor([1.0, 0.0, 0.0]), equal) > 0
 
 
 def test_alignment_loss_trains_the_branch(trained_output):
@@ -102,6 +116,23 @@ def test_alignment_loss_trains_the_branch(trained_output):
     terms = alignment_loss(out.alignment.stages, truth, costs, LossWeights(), net.config.alignment.stages)
     assert all(torch.isfinite(v) and v > 0 for v in terms.values())
     sum(terms.values()).backward()
+    assert net.alignment.stages[0].experts[1].output_layer.weight.grad.abs().sum() > 0
+    # Fresh experts all predict the same (the fine field's fit), so routing cannot matter yet: no router gradient.
+    assert net.alignment.stages[0].router.mlp[-1].weight.grad.abs().sum() < 1e-5
+
+
+def test_the_router_learns_once_experts_differ():
+    torch.manual_seed(0)
+    net = build_net("full_tiny").train()
+    cfg = net.config
+    with torch.no_grad():
+        net.alignment.stages[0].experts[2].output_layer.bias[:2] = 0.2
+    out = net(
+        torch.randn(2, 6, cfg.template_size, cfg.template_size), torch.randn(2, 6, cfg.search_size, cfg.search_size)
+    )
+    truth = hg.params_to_matrix(torch.tensor([[0.05, -0.03, 0.1, -0.1]] * 2))
+    costs = [s.expert_costs for s in net.alignment.stages]
+    sum(alignment_loss(out.alignment.stages, truth, costs, LossWeights(), cfg.alignment.stages).values()).backward()
     assert net.alignment.stages[0].router.mlp[-1].weight.grad.abs().sum() > 0
 
 

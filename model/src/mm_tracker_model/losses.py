@@ -14,7 +14,7 @@ from torchvision.ops import generalized_box_iou_loss
 
 from mm_tracker_model.geometry import homography as hg
 from mm_tracker_model.geometry.boxes import cxcywh_to_xyxy
-from mm_tracker_model.nn.alignment.stage import UNIT_CORNERS, StageOutput
+from mm_tracker_model.nn.alignment.stage import StageOutput
 from mm_tracker_model.nn.tracker_net import NetOutput
 
 
@@ -29,6 +29,9 @@ class LossWeights:
     expert_scale: float = 80.0
     cpesl: float = 2.0
     cost_penalty: float = 0.01  # λ_cost inside CPESL
+    # The cost term applies to a sample only once its experts differ in accuracy by this share of the best
+    # one's error: with equal experts (a fresh stage) it would only push the router to the cheapest (blind) one.
+    cost_gate: float = 0.2
     stage_translation: tuple[float, ...] = (0.25, 0.5, 1.0)
     stage_scale: tuple[float, ...] = (0.0, 0.5, 1.0)
 
@@ -81,7 +84,7 @@ def _homography_error(estimate: torch.Tensor, truth: torch.Tensor) -> tuple[torc
 
 
 def _corner_loss(estimate: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
-    corners = UNIT_CORNERS.to(estimate).expand(estimate.shape[0], -1, -1)
+    corners = hg.UNIT_CORNERS.to(estimate).expand(estimate.shape[0], -1, -1)
     return F.smooth_l1_loss(hg.apply(estimate, corners), hg.apply(truth, corners), reduction="none").sum((-1, -2))
 
 
@@ -120,10 +123,10 @@ def alignment_loss(
             terms["expert_translation"] = terms["expert_translation"] + weights.expert_translation * w_t * t_err.mean()
             terms["expert_scale"] = terms["expert_scale"] + weights.expert_scale * w_s * s_err.mean()
             per_expert.append(t_err + s_err)
-        routed = stage.router_weights
-        cpesl = (routed * torch.stack(per_expert, 1)).sum(1) + weights.cost_penalty * (
-            routed * costs[k].to(routed)
-        ).sum(1)
+        routed, errors = stage.router_weights, torch.stack(per_expert, 1)
+        best = errors.detach().amin(1)
+        differ = (errors.detach().amax(1) - best > weights.cost_gate * best.clamp_min(1e-6)).to(routed)
+        cpesl = (routed * errors).sum(1) + weights.cost_penalty * differ * (routed * costs[k].to(routed)).sum(1)
         terms["cpesl"] = terms["cpesl"] + weights.cpesl * cpesl.mean()
     return terms
 

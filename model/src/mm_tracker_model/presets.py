@@ -17,6 +17,11 @@ STEMS = ("patch", "nanotrack_v2", "nanotrack_v3")
 # Checkpoints written before the fusion field existed were trained with the sum.
 LEGACY_FUSION = "sum"
 STAGE_KINDS = ("translation", "scale", "perspective")
+# How each expert turns its evidence into parameters: "positional" keeps where things are (the plan's expected
+# displacement, the matching offset field, per-token features); "pooled" averages position away (checkpoints
+# written before the field existed; measured to learn nothing that generalises, DESIGN §4.3).
+READOUTS = ("positional", "pooled")
+LEGACY_READOUT = "pooled"
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,11 @@ class AlignmentConfig:
     # Entropic regularisation of TRE's transport, in squared normalised-grid units (see nn/alignment/tre.py).
     sinkhorn_reg: float = 0.01
     sinkhorn_iterations: int = 30  # converges to ~1e-15 marginal error on 16x16 grids
+    readout: str = "positional"
+    # Sub-token evidence (nn/alignment/fine.py): gradient maps of both search crops at this stride, matched per
+    # stage under the running homography; 0: off (checkpoints written before the field existed).
+    fine_stride: int = 8
+    fine_channels: int = 8
 
     def problems(self, depth: int, embed_dim: int) -> list[str]:
         found = []
@@ -48,6 +58,10 @@ class AlignmentConfig:
             found.append(f"alignment stages {unknown} unknown; known: {', '.join(STAGE_KINDS)}")
         if embed_dim % self.tcmda_heads:
             found.append(f"embed_dim {embed_dim} is not divisible by tcmda_heads {self.tcmda_heads}")
+        if self.readout not in READOUTS:
+            found.append(f"alignment readout {self.readout!r} unknown; known: {', '.join(READOUTS)}")
+        if self.fine_stride < 0 or self.fine_channels < 2:
+            found.append(f"fine_stride {self.fine_stride} must be >= 0 and fine_channels {self.fine_channels} >= 2")
         if not self.sinkhorn_reg > 0:
             found.append(f"sinkhorn_reg {self.sinkhorn_reg} must be > 0")
         return found
@@ -105,6 +119,12 @@ class NetConfig:
             problems.append(f"head_channels {self.head_channels} must list 4 widths")
         if self.alignment is not None:
             problems += self.alignment.problems(self.depth, self.embed_dim)
+            stride = self.alignment.fine_stride
+            if stride and (self.search_size % stride or (self.search_size // stride) % self.search_grid):
+                problems.append(
+                    f"fine_stride {stride} must divide search_size {self.search_size} into a multiple "
+                    f"of the {self.search_grid}-cell search grid"
+                )
         if problems:
             raise PresetError(f"preset {self.name!r}: " + "; ".join(problems))
 
@@ -130,6 +150,8 @@ class NetConfig:
         values.setdefault("fusion", LEGACY_FUSION)
         if isinstance(values.get("alignment"), dict):
             alignment = {k: tuple(v) if isinstance(v, list) else v for k, v in values["alignment"].items()}
+            alignment.setdefault("readout", LEGACY_READOUT)
+            alignment.setdefault("fine_stride", 0)
             values["alignment"] = AlignmentConfig(**alignment)
         return cls(**values)
 

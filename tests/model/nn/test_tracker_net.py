@@ -84,7 +84,7 @@ def _perturb_zero_projections(net):
     # Move the adapters off their zero init so gradients reach every adapter layer.
     with torch.no_grad():
         for name, p in net.named_parameters():
-            if re.search(r"\.up(\.\d+)?\.(weight|bias)$|gamma$|regressor|offsets", name):
+            if re.search(r"\.up(\.\d+)?\.(weight|bias)$|gamma$|regressor|offsets|adapt\.2\.", name):
                 p.normal_(0, 0.02)
 
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from mm_tracker_model.bags.topics import BagTopics
 from mm_tracker_model.bags.write import BagOptions
@@ -23,7 +24,10 @@ from mm_tracker_model.data.readers import READERS, read_sequence
 from mm_tracker_model.engine import EngineConfig
 from mm_tracker_model.engine.stream import StreamConfig
 from mm_tracker_model.errors import MMTrackerError
-from mm_tracker_model.eval.driver import EvalJob, evaluate_all, shard, write_outputs
+from mm_tracker_model.eval.alignment_compare import compare_alignment, comparison_table, plot_errors, pooled
+from mm_tracker_model.eval.alignment_pairs import held_out_pair_errors
+from mm_tracker_model.eval.driver import EvalJob, evaluate_all, new_run, shard, write_outputs
+from mm_tracker_model.eval.ecc import MOTIONS, EccConfig
 from mm_tracker_model.eval.inputs import EvalInput
 from mm_tracker_model.eval.live import LiveConfig
 from mm_tracker_model.eval.offline import OfflineConfig
@@ -48,6 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--settings", default=",".join(SETTINGS), help=f"with --synthetic, comma-separated of: {', '.join(SETTINGS)}"
     )
+    compare = parser.add_argument_group("alignment comparison (with --sequence/--dataset/--bag)")
+    compare.add_argument(
+        "--compare-alignment",
+        action="store_true",
+        help="corner error over time and overall for online alignment, calibration kept, identity and OpenCV ECC",
+    )
+    compare.add_argument("--ecc-motion", choices=sorted(MOTIONS), default="affine", help="ECC's motion model")
+    compare.add_argument("--ecc-every", type=int, default=10, help="re-estimate ECC every N frames")
+    compare.add_argument(
+        "--stage-pairs",
+        type=Path,
+        help="also: crop-level corner error after each stage on the held-out pairs of this RoadScene-layout folder",
+    )
+    compare.add_argument("--pairs-samples", type=int, default=96, help="pairs sampled for --stage-pairs")
     parser.add_argument("--format", choices=sorted(READERS), help="dataset layout of --sequence/--dataset")
     parser.add_argument("--pseudo-aux", choices=MODALITIES, help="synthesise X for RGB-only formats")
     parser.add_argument("--misalign", help="warp X by a known drifting homography: 'default' or key=value,...")
@@ -126,6 +144,49 @@ def compare_settings(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_alignment_comparison(args: argparse.Namespace, items: list[EvalInput]) -> int:
+    """--compare-alignment: every input in every alignment setting; table, plots and JSON in RUN_DIR."""
+    run_dir = args.out or Path("runs") / time.strftime("align-%Y%m%d-%H%M%S")
+    modality = items[0].meta()["modality"]
+    checkpoint = args.checkpoint or default_checkpoint(modality)
+    if checkpoint is None:
+        raise MMTrackerError("no --checkpoint given and no default model is packaged (model/weights/)")
+    torch.manual_seed(0)
+    net = load_net(checkpoint).eval()
+    try:
+        ecc = EccConfig(motion=args.ecc_motion, every=args.ecc_every)
+    except ValueError as exc:
+        raise MMTrackerError(str(exc)) from None
+    base = OfflineConfig(engine=EngineConfig(device=args.device))
+    results = {}
+    for item in tqdm(items, desc="inputs", disable=args.quiet):
+        traces = compare_alignment(net, item, base, ecc)
+        name = new_run(item).name
+        results[name] = traces
+        plot_errors(run_dir / "plots" / f"alignment_{name}.png", name, traces)
+    report: dict = {
+        "checkpoint": str(checkpoint),
+        "overall": pooled(results),
+        "sequences": {name: {s: t.summary() for s, t in traces.items()} for name, traces in results.items()},
+    }
+    if args.stage_pairs is not None:
+        report["held_out_pairs"] = held_out_pair_errors(net, args.stage_pairs, args.pairs_samples)
+    lines = ["# Alignment comparison", "", f"- checkpoint: `{checkpoint}`", f"- inputs: {len(items)}", ""]
+    lines += [comparison_table(report["overall"]), ""]
+    if "held_out_pairs" in report:
+        lines += ["Held-out real pairs, crop-level corner error (search-crop px) after each stage:", ""]
+        lines += [f"- {k}: {v:.2f}" for k, v in report["held_out_pairs"].items()]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "alignment.md").write_text("\n".join(lines) + "\n")
+    text = json.dumps(report, indent=2)
+    (run_dir / "alignment.json").write_text(text + "\n")
+    if args.json is not None and str(args.json) != "-":
+        args.json.write_text(text + "\n")
+    print(text if str(args.json) == "-" else "\n".join(lines))
+    print(f"\nreport: {run_dir / 'alignment.md'}  plots: {run_dir / 'plots'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
@@ -135,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         items = shard(collect_inputs(args), args.shard)
         if not items:
             raise MMTrackerError("nothing to evaluate (empty dataset or shard)")
+        if args.compare_alignment:
+            return run_alignment_comparison(args, items)
         run_dir = args.out or Path("runs") / time.strftime("eval-%Y%m%d-%H%M%S")
         engine = EngineConfig(device=args.device, online_alignment=not args.no_online_alignment)
         job = EvalJob(

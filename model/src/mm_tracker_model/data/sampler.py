@@ -34,6 +34,19 @@ class SamplerConfig:
     flip_probability: float = 0.5
     perturb_px: float = 6.0  # error of the homography the X crops are warped with (X pixels)
     perturb_scale: float = 0.03
+    # An extra known warp of the X search crop, in crop units, so the alignment branch sees misalignments of
+    # every size (PMATrack's range): shift up to `warp_shift` x the crop per axis, scale in [1/s, s] per axis,
+    # rotation up to `warp_rotation_deg`, corner perspective up to `warp_perspective` x the crop. 0: off.
+    warp_shift: float = 0.0
+    warp_scale: float = 1.0
+    warp_rotation_deg: float = 0.0
+    warp_perspective: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.warp_shift <= 0.5 and 1 <= self.warp_scale <= 2 and 0 <= self.warp_rotation_deg <= 45):
+            raise ValueError("sampler warp: shift in [0, 0.5], scale in [1, 2], rotation in [0, 45] degrees")
+        if not 0 <= self.warp_perspective <= 0.1:
+            raise ValueError("sampler warp: perspective in [0, 0.1] of the crop")
 
 
 @dataclass
@@ -124,11 +137,16 @@ class PairSampler:
         jittered = self._jitter(search_box, rng)
         search_crop = CropTransform.around(tuple(jittered), net.search_factor, net.search_size)
 
-        template = self._pair(sequence, base, template_frame, template_crop, true_template @ stored_to_x)
-        search = self._pair(sequence, base, search_frame, search_crop, used @ stored_to_x)
-        truth = crop_homography(true_search, used, search_crop)
-
         size = net.search_size
+        template = self._pair(sequence, base, template_frame, template_crop, true_template @ stored_to_x)
+        truth = crop_homography(true_search, used, search_crop)
+        # The X search crop seen through the extra warp E (new X crop -> X crop, centred units).
+        extra = self._crop_warp(rng)
+        extra_px = hg.centred_to_pixel(size).numpy() @ extra @ hg.pixel_to_centred(size).numpy()
+        seen = np.linalg.inv(search_crop.matrix) @ np.linalg.inv(extra_px) @ search_crop.matrix @ used
+        search = self._pair(sequence, base, search_frame, search_crop, seen @ stored_to_x)
+        truth = truth @ extra
+
         corner = search_crop.matrix @ [search_box[0], search_box[1], 1.0]
         box_px = np.array([corner[0], corner[1], search_box[2] * search_crop.scale, search_box[3] * search_crop.scale])
         # The target in the X crop: the RGB-crop box mapped back through the true crop homography.
@@ -158,6 +176,24 @@ class PairSampler:
         scale = np.exp(rng.normal(0, cfg.perturb_scale * strength, size=2))
         shift = rng.normal(0, cfg.perturb_px * strength, size=2)
         return np.array([[scale[0], 0, shift[0]], [0, scale[1], shift[1]], [0, 0, 1]])
+
+    def _crop_warp(self, rng: np.random.Generator) -> np.ndarray:
+        """A random known warp in centred crop units (identity when the config turns it off)."""
+        cfg = self.config
+        if not (cfg.warp_shift or cfg.warp_scale > 1 or cfg.warp_rotation_deg or cfg.warp_perspective):
+            return np.eye(3)
+        # Magnitudes drawn towards small values as well: drifts are mostly small, sometimes large.
+        shift = rng.uniform(-1, 1, size=2) * cfg.warp_shift * rng.random()
+        scale = np.exp(rng.uniform(-1, 1, size=2) * np.log(cfg.warp_scale))
+        angle = np.radians(rng.uniform(-1, 1) * cfg.warp_rotation_deg)
+        cos, sin = np.cos(angle), np.sin(angle)
+        similar = np.array([[scale[0] * cos, -scale[1] * sin, shift[0]], [scale[0] * sin, scale[1] * cos, shift[1]]])
+        matrix = np.vstack([similar, [0.0, 0.0, 1.0]])
+        if cfg.warp_perspective:
+            corners = hg.UNIT_CORNERS.double()
+            moved = corners + torch.from_numpy(rng.uniform(-1, 1, size=(4, 2)) * cfg.warp_perspective)
+            matrix = matrix @ hg.corners_to_matrix(corners, moved).numpy()
+        return matrix / matrix[2, 2]
 
     def _jitter(self, box: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         cfg = self.config

@@ -54,14 +54,24 @@ class MisalignSpec:
 
 @dataclass
 class DerivedSequence(Sequence):
-    """A Sequence whose X frames come from a function (synthesised or warped), not from files."""
+    """A Sequence whose X (and optionally RGB) frames come from a function (synthesised or warped), not files."""
 
     aux_loader: Callable[[int], np.ndarray] | None = None
+    rgb_loader: Callable[[int], np.ndarray] | None = None
 
     @classmethod
-    def of(cls, sequence: Sequence, aux_loader: Callable[[int], np.ndarray], **changes) -> DerivedSequence:
+    def of(
+        cls,
+        sequence: Sequence,
+        aux_loader: Callable[[int], np.ndarray],
+        rgb_loader: Callable[[int], np.ndarray] | None = None,
+        **changes,
+    ) -> DerivedSequence:
         fields = {f.name: getattr(sequence, f.name) for f in dataclasses.fields(Sequence)}
-        return cls(**(fields | changes), aux_loader=aux_loader)
+        return cls(**(fields | changes), aux_loader=aux_loader, rgb_loader=rgb_loader)
+
+    def load_rgb(self, index: int) -> np.ndarray:
+        return self.rgb_loader(index) if self.rgb_loader is not None else super().load_rgb(index)
 
     def load_aux(self, index: int) -> np.ndarray:
         return self.aux_loader(index) if self.aux_loader is not None else super().load_aux(index)

@@ -70,6 +70,7 @@ class OfflineRunner:
                 homography=np.asarray(result.frame_homography, dtype=np.float64),
                 experts=tuple(result.experts),
                 latency_ms=(time.perf_counter() - start) * 1e3,
+                tocu_updated=bool(result.tocu_updated),
             )
 
     def _request_target(self, stamp: int) -> bool:

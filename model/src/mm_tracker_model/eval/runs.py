@@ -28,6 +28,7 @@ class FrameOutput:
     homography: np.ndarray | None = None  # the frame's X -> RGB estimate
     experts: tuple[str, ...] = ()
     latency_ms: float | None = None
+    tocu_updated: bool = False  # TOCU accepted this frame's homography as the new global one
 
 
 @dataclass
@@ -84,17 +85,23 @@ class SequenceRun:
     def frames_without_output(self) -> int:
         return sum(1 for stamp in self.rgb_stamps if stamp not in self.outputs)
 
-    def alignment_errors(self) -> np.ndarray:
-        """Corner error (RGB pixels: X's corners mapped by both homographies) where the true one is known."""
+    def frame_alignment_errors(self) -> np.ndarray:
+        """(RGB frames,) corner error in RGB pixels (X's corners mapped by both homographies); NaN where the
+        true or the estimated homography is unknown."""
+        errors = np.full(len(self.rgb_stamps), np.nan)
         if self.x_size is None:
-            return np.zeros(0)
-        errors = []
-        for stamp in self.rgb_stamps:
+            return errors
+        for i, stamp in enumerate(self.rgb_stamps):
             output, truth = self.outputs.get(stamp), self.truth.homographies.get(stamp)
             if output is not None and output.homography is not None and truth is not None:
                 error = hg.corner_error(torch.from_numpy(output.homography), torch.from_numpy(truth), *self.x_size)
-                errors.append(float(error))
-        return np.array(errors)
+                errors[i] = float(error)
+        return errors
+
+    def alignment_errors(self) -> np.ndarray:
+        """The corner errors of the frames where both homographies are known."""
+        errors = self.frame_alignment_errors()
+        return errors[np.isfinite(errors)]
 
     def latencies(self) -> np.ndarray:
         return np.array([o.latency_ms for o in self.outputs.values() if o.latency_ms is not None])

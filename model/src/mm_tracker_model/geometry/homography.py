@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import torch
 
+# The corners of a crop in centred normalised units (x, y), clockwise from the top left.
+UNIT_CORNERS = torch.tensor([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
+
 
 def params_to_matrix(params: torch.Tensor) -> torch.Tensor:
     """(..., 4) [dx, dy, ln sx, ln sy] in centred normalised crop units -> (..., 3, 3).
@@ -72,6 +75,12 @@ def corner_distances(estimated: torch.Tensor, true: torch.Tensor, width: float, 
     """(..., 4) distances between the four corners of a width x height image mapped by both homographies."""
     corners = torch.tensor([[0.0, 0.0], [width, 0.0], [width, height], [0.0, height]], dtype=estimated.dtype)
     return (apply(estimated, corners) - apply(true, corners)).norm(dim=-1)
+
+
+def crop_corner_error(estimated: torch.Tensor, true: torch.Tensor, size: float) -> torch.Tensor:
+    """Crop-level alignment error: mean distance (crop pixels) of the crop's corners under two centred-unit maps."""
+    corners = UNIT_CORNERS.to(estimated)
+    return (apply(estimated, corners) - apply(true.to(estimated), corners)).norm(dim=-1).mean(-1) * size
 
 
 def corner_error(estimated: torch.Tensor, true: torch.Tensor, width: float, height: float) -> torch.Tensor:

@@ -11,6 +11,7 @@ from torch import nn
 from mm_tracker_model.errors import InputShapeError
 from mm_tracker_model.nn.adapters import HeadAdapter
 from mm_tracker_model.nn.alignment.branch import AlignmentBranch, AlignmentOutput
+from mm_tracker_model.nn.alignment.fine import FIELD_CHANNELS
 from mm_tracker_model.nn.alignment.inputs import StageInputs
 from mm_tracker_model.nn.alignment.stage import StageOutput
 from mm_tracker_model.nn.backbone import TwoStreamViT
@@ -120,6 +121,8 @@ class TrackerNet(nn.Module):
         if search_aux.shape[0] != batch or any(t.shape[0] != batch for pair in template_pairs for t in pair):
             raise InputShapeError("template and search batches differ in size")
         alignment_state = self._alignment_state(initial_homography, batch, search_rgb)
+        if alignment_state is not None:
+            alignment_state.fine_maps = self.alignment.encode_fine(search_rgb, search_aux)
         features_rgb, features_aux = self.backbone(
             [p[0] for p in template_pairs],
             search_rgb,
@@ -165,7 +168,9 @@ class TrackerNet(nn.Module):
             if stage is not None:
                 n = cfg.search_grid**2
                 rgb, x = tokens[:1], tokens[1:]
-                stage_inputs.append(StageInputs(rgb[:, :-n], x[:, :-n], rgb[:, -n:], x[:, -n:], cfg.search_grid))
+                grid = cfg.search_grid
+                fine = torch.zeros(1, FIELD_CHANNELS, grid, grid) if self.alignment.fine is not None else None
+                stage_inputs.append(StageInputs(rgb[:, :-n], x[:, :-n], rgb[:, -n:], x[:, -n:], grid, fine))
             return tokens
 
         was_training = self.training
@@ -183,12 +188,15 @@ class _AlignmentRun:
     def __init__(self, branch: AlignmentBranch, batch: int, initial: torch.Tensor) -> None:
         self.branch, self.batch, self.homography = branch, batch, initial
         self.stages: list[StageOutput] = []
+        self.fine_maps = None
 
     def after_block(self, index: int, tokens: torch.Tensor) -> torch.Tensor:
         stage = self.branch.stage_after_block.get(index)
         if stage is None:
             return tokens
-        rgb, x, out = self.branch.run_stage(stage, tokens[: self.batch], tokens[self.batch :], self.homography)
+        rgb, x, out = self.branch.run_stage(
+            stage, tokens[: self.batch], tokens[self.batch :], self.homography, self.fine_maps
+        )
         self.homography = out.homography
         self.stages.append(out)
         return torch.cat([rgb, x])

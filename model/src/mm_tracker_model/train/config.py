@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from mm_tracker_model.data.sampler import SamplerConfig
 from mm_tracker_model.errors import TrainConfigError
 
 PHASES = {"tracking": "adapters", "alignment": "alignment"}  # training phase -> the training mode it implies
@@ -31,6 +32,16 @@ class DatasetData:
 
 
 @dataclass(frozen=True)
+class StillPairsData:
+    """Registered real RGB-X stills (RoadScene layout) as short sequences under synthetic camera motion."""
+
+    root: str
+    split: str = "train"  # train | held_out (every 5th pair by name; see data/still_pairs.py)
+    frames: int = 8
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     preset: str = "full_tiny"
     phase: str = "tracking"  # tracking: adapters (PATrack); alignment: the alignment branch (PMATrack)
@@ -39,6 +50,12 @@ class TrainConfig:
     synthetic: tuple[str, ...] = ()  # folders written by mm-tracker-synth
     real_rgb: RealRGBData | None = None
     datasets: tuple[DatasetData, ...] = ()  # real RGB+X datasets (LasHeR, RGBT234, DepthTrack, VisEvent ...)
+    still_pairs: StillPairsData | None = None
+    # PairSampler options (data/sampler.py SamplerConfig), e.g. the known warps of the X crop for alignment.
+    sampler: dict = dataclasses.field(default_factory=dict)
+    # With `init`: replace the checkpoint's alignment branch by a fresh one of the preset's current design
+    # (e.g. a checkpoint whose experts use the legacy pooled readout), keeping every other weight.
+    fresh_alignment: bool = False
     samples_per_epoch: int = 256
     validation_samples: int = 32
     # Whole sequences tracked by the engine after each epoch and scored like mm-tracker-eval (PR/NPR/SR,
@@ -83,14 +100,27 @@ def load_train_config(path: str | Path) -> TrainConfig:
             )
         except (KeyError, TypeError) as exc:
             raise TrainConfigError(f"{str(path)!r}: each of `datasets` needs `root` and `format` ({exc})") from exc
+    if data.get("still_pairs") is not None:
+        try:
+            data["still_pairs"] = StillPairsData(**data["still_pairs"])
+        except TypeError as exc:
+            raise TrainConfigError(f"{str(path)!r}: still_pairs takes root, split, frames, seed ({exc})") from exc
+        if data["still_pairs"].split not in ("train", "held_out"):
+            raise TrainConfigError(f"still_pairs split {data['still_pairs'].split!r}: train or held_out")
     for name in ("synthetic", "validation_sequences"):
         if name in data:
             data[name] = tuple(data[name])
     config = TrainConfig(**data)
     if config.phase not in PHASES:
         raise TrainConfigError(f"phase {config.phase!r} unknown; known: {', '.join(PHASES)}")
-    if not config.synthetic and config.real_rgb is None and not config.datasets:
-        raise TrainConfigError("no training data: give `synthetic` folders, `real_rgb` and/or `datasets`")
+    if not (config.synthetic or config.real_rgb or config.datasets or config.still_pairs):
+        raise TrainConfigError("no training data: give `synthetic`, `real_rgb`, `datasets` and/or `still_pairs`")
+    try:
+        SamplerConfig(**config.sampler)
+    except (TypeError, ValueError) as exc:
+        raise TrainConfigError(f"{str(path)!r}: sampler: {exc}") from exc
+    if config.fresh_alignment and not config.init:
+        raise TrainConfigError("fresh_alignment needs `init` (a fresh model's branch is fresh anyway)")
     for name in ("samples_per_epoch", "epochs", "batch_size"):
         if getattr(config, name) < 1:
             raise TrainConfigError(f"{name} must be >= 1, got {getattr(config, name)}")

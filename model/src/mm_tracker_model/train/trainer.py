@@ -21,18 +21,19 @@ from tqdm import tqdm
 
 from mm_tracker_model.data.pseudo_aux import PseudoAuxSequence
 from mm_tracker_model.data.readers import read_sequence
-from mm_tracker_model.data.sampler import PairSampler, collate
+from mm_tracker_model.data.sampler import PairSampler, SamplerConfig, collate
+from mm_tracker_model.data.still_pairs import split_names, still_pair_sequence
 from mm_tracker_model.engine import EngineConfig
 from mm_tracker_model.errors import CheckpointError
+from mm_tracker_model.eval.alignment_pairs import pair_errors
 from mm_tracker_model.eval.driver import new_run
 from mm_tracker_model.eval.inputs import EvalInput
 from mm_tracker_model.eval.offline import OfflineConfig, run_offline
 from mm_tracker_model.eval.report import summarise
-from mm_tracker_model.geometry import homography as hg
-from mm_tracker_model.geometry.boxes import cxcywh_to_xyxy
 from mm_tracker_model.io.checkpoint import load_net, load_state, read_torch_file, save_checkpoint
 from mm_tracker_model.losses import LossWeights, alignment_loss, mask_loss, tracking_loss
 from mm_tracker_model.nn.tracker_net import TrackerNet, build_net
+from mm_tracker_model.presets import get_preset
 from mm_tracker_model.train.config import TrainConfig, TrainConfigError
 
 TRAINING_FORMAT = "mm_tracker.training/1"
@@ -70,6 +71,10 @@ def build_sequences(config: TrainConfig) -> list:
             fmt = "vot" if name.startswith("VOT") else "otb"
             base = read_sequence(Path(real.root) / name, fmt)
             sequences.append(PseudoAuxSequence(base, real.pseudo_aux, seed=real.seed))
+    if config.still_pairs is not None:
+        pairs = config.still_pairs
+        names = split_names(pairs.root, held_out=pairs.split == "held_out")
+        sequences += [still_pair_sequence(pairs.root, name, pairs.frames, pairs.seed) for name in names]
     for dataset in config.datasets:
         root = Path(dataset.root)
         if not root.is_dir():
@@ -95,33 +100,11 @@ def _batch(sampler: PairSampler, rng: np.random.Generator, size: int, device: to
     return {k: v.to(device) for k, v in collate([sampler.sample(rng) for _ in range(size)]).items()}
 
 
-@torch.no_grad()
 def validate(net: TrackerNet, sampler: PairSampler, samples: int, device: torch.device) -> dict[str, float]:
-    """Mean IoU of the predicted box and mean corner error (crop pixels) of the alignment, on fixed samples."""
-    net.eval()
-    rng = np.random.default_rng(12345)
-    ious, corners = [], []
-    for _ in range(max(1, samples // 8)):
-        batch = _batch(sampler, rng, 8, device)
-        output = net(batch["template"], batch["search"])
-        pred, true = cxcywh_to_xyxy(output.boxes), cxcywh_to_xyxy(batch["box"])
-        lt, rb = torch.maximum(pred[:, :2], true[:, :2]), torch.minimum(pred[:, 2:], true[:, 2:])
-        inter = (rb - lt).clamp_min(0).prod(1)
-        union = (pred[:, 2:] - pred[:, :2]).prod(1) + (true[:, 2:] - true[:, :2]).prod(1) - inter
-        ious.append((inter / union.clamp_min(1e-9)).cpu())
-        if output.alignment is not None:
-            size = net.config.search_size
-            corners.append(
-                hg.corner_error(
-                    output.alignment.homography.double().cpu(), batch["homography"].double().cpu(), 1.0, 1.0
-                )
-                * size
-            )
+    """Mean IoU of the predicted box and the alignment's crop-level corner error per stage, on fixed samples."""
+    found = pair_errors(net, sampler, samples, device)
     net.train()
-    report = {"iou": float(torch.cat(ious).mean())}
-    if corners:
-        report["align_corner_err_px"] = float(torch.cat(corners).mean())
-    return report
+    return found
 
 
 def sequence_folders(roots: tuple[str, ...]) -> list[Path]:
@@ -146,6 +129,16 @@ def validate_sequences(net: TrackerNet, folders: list[Path], device: torch.devic
     return {f"seq_{k}": float(overall[k]) for k in ("pr", "npr", "sr", "align_corner_err_px") if k in overall}
 
 
+def held_out_sampler(config: TrainConfig, net: TrackerNet) -> PairSampler | None:
+    """Pairs from the held-out still pairs (never trained on), sampled like training, for validation."""
+    pairs = config.still_pairs
+    if pairs is None or pairs.split != "train":
+        return None
+    names = split_names(pairs.root, held_out=True)
+    sequences = [still_pair_sequence(pairs.root, name, pairs.frames, pairs.seed) for name in names]
+    return PairSampler(sequences, net.config, SamplerConfig(**config.sampler))
+
+
 def _initial_net(config: TrainConfig) -> TrackerNet:
     if config.init:
         net = load_net(config.init)
@@ -153,8 +146,27 @@ def _initial_net(config: TrainConfig) -> TrackerNet:
             raise CheckpointError(
                 f"init checkpoint holds preset {net.config.name!r}, config asks for {config.preset!r}"
             )
+        if config.fresh_alignment:
+            return with_fresh_alignment(net)
         return net
     return build_net(config.preset)
+
+
+def with_fresh_alignment(net: TrackerNet) -> TrackerNet:
+    """The same network with a freshly initialised alignment branch of the preset's current design."""
+    preset = get_preset(net.config.name)
+    if preset.alignment is None or net.config.alignment is None:
+        raise CheckpointError(f"preset {net.config.name!r} has no alignment branch to renew")
+    fresh = build_net(dataclasses.replace(net.config, alignment=preset.alignment))
+    # TCMDA is kept: the later blocks were trained on what it adds; the stages (experts, routers) and the fine
+    # matcher are renewed.
+    renewed = ("alignment.stages.", "alignment.fine.")
+    kept = {k: v for k, v in net.state_dict().items() if not k.startswith(renewed)}
+    report = load_state(fresh, kept, strict=False)
+    unmatched = report.unexpected + [k for k in report.missing if not k.startswith(renewed)]
+    if unmatched:
+        raise CheckpointError(f"renewing the alignment branch left keys unmatched: {unmatched[:5]}")
+    return fresh
 
 
 def train(config: TrainConfig, resume: str | None = None, progress: bool = True) -> TrainResult:
@@ -179,7 +191,8 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
         scheduler.load_state_dict(state["scheduler"])
         start_epoch = int(state["epoch"])
     model = DistributedDataParallel(net, find_unused_parameters=True) if world > 1 else net
-    sampler = PairSampler(build_sequences(config), net.config)
+    sampler = PairSampler(build_sequences(config), net.config, SamplerConfig(**config.sampler))
+    held_out = held_out_sampler(config, net)
     validation_folders = sequence_folders(config.validation_sequences)
     writer = SummaryWriter(out / "tensorboard") if rank == 0 else None
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
@@ -207,6 +220,9 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
         scheduler.step()
         if rank == 0:
             metrics = validate(net, sampler, config.validation_samples, device)
+            if held_out is not None:
+                found = validate(net, held_out, config.validation_samples, device)
+                metrics |= {f"held_out_{k}": v for k, v in found.items()}
             if validation_folders:
                 metrics |= validate_sequences(net, validation_folders, device)
             for name, value in metrics.items():

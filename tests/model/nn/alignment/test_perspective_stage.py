@@ -5,8 +5,8 @@ import dataclasses
 import torch
 
 from mm_tracker_model.geometry import homography as hg
+from mm_tracker_model.geometry.homography import UNIT_CORNERS
 from mm_tracker_model.losses import LossWeights, alignment_loss
-from mm_tracker_model.nn.alignment.stage import UNIT_CORNERS
 from mm_tracker_model.nn.tracker_net import build_net
 from mm_tracker_model.presets import AlignmentConfig, get_preset
 

@@ -1,8 +1,11 @@
+import dataclasses
+
 import pytest
 import torch
 
 from mm_tracker_model.nn.alignment.stage import EXPERT_NAMES
 from mm_tracker_model.nn.tracker_net import build_net
+from mm_tracker_model.presets import get_preset
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +78,10 @@ def test_batched_hard_routing_equals_routing_each_sample_alone(full_tiny):
         batched = full_tiny(template, search)
         single = [full_tiny(template[i : i + 1], search[i : i + 1]) for i in range(3)]
     for i in range(3):
+        # Not bit-exact: near-tied best matches in the fine field may resolve differently in a batched matmul
+        # (measured up to 3e-3 crop units); a mixed-up row would be off by far more.
         torch.testing.assert_close(
-            batched.alignment.homography[i], single[i].alignment.homography[0], atol=1e-4, rtol=1e-4
+            batched.alignment.homography[i], single[i].alignment.homography[0], atol=1e-2, rtol=0
         )
 
 
@@ -96,8 +101,17 @@ def test_expert_costs_are_measured_and_ordered(full_tiny):
         assert stage.expert_costs.max() == 1.0
 
 
-def test_fresh_stages_predict_the_identity():
-    net = build_net("full_tiny").eval()
+def test_fresh_stages_predict_the_identity_without_evidence_of_misalignment():
+    """Without the fine field a fresh stage adds nothing; with it, identical RGB and X crops give the identity
+    up to the sub-cell refinement's noise (measured 2e-4 crop units, 0.03 px)."""
+    plain = dataclasses.replace(get_preset("full_tiny").alignment, fine_stride=0)
+    net = build_net(get_preset("full_tiny", alignment=plain)).eval()
     with torch.no_grad():
         out = net(*_inputs(net))
     torch.testing.assert_close(out.alignment.homography, torch.eye(3).unsqueeze(0))
+    net = build_net("full_tiny").eval()
+    template, search = _inputs(net)
+    same = (torch.cat([template[:, :3]] * 2, 1), torch.cat([search[:, :3]] * 2, 1))
+    with torch.no_grad():
+        out = net(*same)
+    torch.testing.assert_close(out.alignment.homography, torch.eye(3).unsqueeze(0), atol=1e-3, rtol=0)

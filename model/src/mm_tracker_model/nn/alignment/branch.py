@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mm_tracker_model.geometry import homography as hg
+from mm_tracker_model.nn.alignment.fine import FineMaps, FineMatcher
 from mm_tracker_model.nn.alignment.inputs import StageInputs
 from mm_tracker_model.nn.alignment.stage import AlignmentStage, StageOutput
 from mm_tracker_model.nn.alignment.tcmda import TCMDA, token_centres
@@ -28,6 +29,9 @@ class AlignmentBranch(nn.Module):
         self.grid = config.search_grid
         self.stage_after_block = {block: k for k, block in enumerate(align.blocks)}
         self.stages = nn.ModuleList(AlignmentStage(config, kind) for kind in align.stages)
+        self.fine = (
+            FineMatcher(align.fine_stride, align.fine_channels, config.search_size) if align.fine_stride else None
+        )
         self.tcmda_rgb = nn.ModuleList(
             TCMDA(config.embed_dim, align.tcmda_heads, align.tcmda_points) for _ in align.stages
         )
@@ -35,13 +39,29 @@ class AlignmentBranch(nn.Module):
             TCMDA(config.embed_dim, align.tcmda_heads, align.tcmda_points) for _ in align.stages
         )
 
+    def encode_fine(self, search_rgb: torch.Tensor, search_aux: torch.Tensor) -> FineMaps | None:
+        """The search crops' gradient maps for the stages' sub-token evidence (None without it)."""
+        return None if self.fine is None else self.fine.encode(search_rgb, search_aux)
+
     def run_stage(
-        self, index: int, tokens_rgb: torch.Tensor, tokens_x: torch.Tensor, previous: torch.Tensor
+        self,
+        index: int,
+        tokens_rgb: torch.Tensor,
+        tokens_x: torch.Tensor,
+        previous: torch.Tensor,
+        fine_maps: FineMaps | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, StageOutput]:
         """Estimate the stage's homography, then let each stream read the other through it (search tokens)."""
         search = self.grid**2
+        field = None if fine_maps is None else self.fine.offset_field(fine_maps, previous)
         inputs = StageInputs(
-            tokens_rgb[:, :-search], tokens_x[:, :-search], tokens_rgb[:, -search:], tokens_x[:, -search:], self.grid
+            tokens_rgb[:, :-search],
+            tokens_x[:, :-search],
+            tokens_rgb[:, -search:],
+            tokens_x[:, -search:],
+            self.grid,
+            None if field is None else F.adaptive_avg_pool2d(field, self.grid),
+            field,
         )
         out = self.stages[index](inputs, previous)
         x_to_rgb = out.homography

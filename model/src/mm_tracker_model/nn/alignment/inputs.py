@@ -16,6 +16,8 @@ class StageInputs:
     search_rgb: torch.Tensor  # (B, g*g, C)
     search_aux: torch.Tensor
     grid: int
+    fine: torch.Tensor | None = None  # (B, 3, g, g) sub-token offset field under the running homography (fine.py)
+    fine_full: torch.Tensor | None = None  # the same field at the fine stride, which the closed-form fit reads
 
     def search_map(self, tokens: torch.Tensor) -> torch.Tensor:
         batch, _, channels = tokens.shape
@@ -24,7 +26,8 @@ class StageInputs:
     def select(self, index: torch.Tensor) -> StageInputs:
         """The same inputs for a subset of the batch."""
         parts = (self.template_rgb, self.template_aux, self.search_rgb, self.search_aux)
-        return StageInputs(*(part[index] for part in parts), self.grid)
+        fine, full = (None if f is None else f[index] for f in (self.fine, self.fine_full))
+        return StageInputs(*(part[index] for part in parts), self.grid, fine, full)
 
     @property
     def batch(self) -> int:

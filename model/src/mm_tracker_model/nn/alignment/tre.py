@@ -56,17 +56,40 @@ def mean_displacement(plan: torch.Tensor, grid: int) -> torch.Tensor:
 
 
 class TargetResponseExpert(nn.Module):
-    """Template-search responses per modality -> OT displacement histogram -> small CNN -> raw parameters."""
+    """Template-search responses per modality -> OT displacement histogram -> small CNN -> raw parameters.
 
-    def __init__(self, dim: int, proj_dim: int, grid: int, out_dim: int, reg: float, iterations: int) -> None:
+    `positional` readout: the CNN keeps the histogram's layout (strided, flattened) and the plan's expected
+    displacement is fed beside it; `pooled` (legacy) ends in a global average pool, which cannot see a shift.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        proj_dim: int,
+        grid: int,
+        out_dim: int,
+        reg: float,
+        iterations: int,
+        positional: bool = True,
+        fine_channels: int = 0,
+    ) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(dim)
         self.proj_rgb = nn.Sequential(nn.Linear(dim, proj_dim), nn.ReLU(), nn.Linear(proj_dim, proj_dim))
         self.proj_x = nn.Sequential(nn.Linear(dim, proj_dim), nn.ReLU(), nn.Linear(proj_dim, proj_dim))
-        self.histogram_cnn = nn.Sequential(
-            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1)
-        )
-        self.regressor = nn.Linear(16, out_dim)
+        self.positional = positional
+        if positional:
+            self.histogram_cnn = nn.Sequential(
+                nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, stride=2, padding=1), nn.ReLU()
+            )
+            features = 4 * grid * grid + 2 + fine_channels * grid * grid
+        else:
+            self.histogram_cnn = nn.Sequential(
+                nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),
+                nn.AdaptiveAvgPool2d(1),
+            )  # fmt: skip
+            features = 16
+        self.regressor = nn.Linear(features, out_dim)
         self.grid, self.reg, self.iterations = grid, reg, iterations
         self.register_buffer("cost", squared_distance_cost(grid), persistent=False)
         self.register_buffer("bins", displacement_bins(grid), persistent=False)
@@ -77,15 +100,18 @@ class TargetResponseExpert(nn.Module):
         scores = t @ s.transpose(1, 2) / math.sqrt(t.shape[-1])
         return scores.softmax(dim=-1).amax(dim=1)
 
-    def histogram(self, responses_rgb: torch.Tensor, responses_aux: torch.Tensor) -> torch.Tensor:
-        """(B, 1, 2g-1, 2g-1) mass moved by each displacement, RGB response -> X response."""
-        side = 2 * self.grid - 1
-        plans = torch.stack(
+    def plans(self, responses_rgb: torch.Tensor, responses_aux: torch.Tensor) -> torch.Tensor:
+        """(B, g*g, g*g) transport plans, RGB response -> X response."""
+        return torch.stack(
             [
                 transport_plan(a.double(), b.double(), self.cost.double(), self.reg, self.iterations).to(a.dtype)
                 for a, b in zip(responses_rgb.float(), responses_aux.float(), strict=True)
             ]
         )
+
+    def histogram(self, plans: torch.Tensor) -> torch.Tensor:
+        """(B, 1, 2g-1, 2g-1) mass moved by each displacement."""
+        side = 2 * self.grid - 1
         histogram = plans.new_zeros(plans.shape[0], side * side)
         histogram.index_add_(1, self.bins, plans.flatten(1))
         return histogram.view(-1, 1, side, side)
@@ -98,5 +124,13 @@ class TargetResponseExpert(nn.Module):
         """Raw parameters (B, out_dim) and the response maps (B, 2, g*g) the mask loss supervises."""
         responses_rgb = self.response(inputs.template_rgb, inputs.search_rgb, self.proj_rgb)
         responses_aux = self.response(inputs.template_aux, inputs.search_aux, self.proj_x)
-        features = self.histogram_cnn(self.histogram(responses_rgb, responses_aux) * self.grid**2).flatten(1)
+        plans = self.plans(responses_rgb, responses_aux)
+        features = self.histogram_cnn(self.histogram(plans) * self.grid**2).flatten(1)
+        if self.positional:
+            # The plan's mean RGB -> X displacement in crop units (the shift itself): target minus source marginal.
+            positions = grid_positions(self.grid).to(plans) / self.grid
+            displacement = ((plans.sum(1) - plans.sum(2)).unsqueeze(1) @ positions).squeeze(1)
+            features = torch.cat([features, displacement], dim=1)
+            if inputs.fine is not None:
+                features = torch.cat([features, inputs.fine.flatten(1).to(features)], dim=1)
         return self.regressor(features.to(responses_rgb.dtype)), torch.stack([responses_rgb, responses_aux], dim=1)
