@@ -43,6 +43,8 @@ def test_every_setting_is_scored_frame_by_frame(setup):
     assert np.isfinite(traces["ecc"].errors).all()  # every synchronised frame has an ECC estimate
     assert {"pr", "sr"} <= set(traces["online"].scores) and not traces["ecc"].scores
     assert set(traces["online"].experts) == {"stage_1", "stage_2", "stage_3"}
+    macs = traces["online"].summary()
+    assert 0 < macs["expert_macs_per_frame"] < macs["expert_macs_all_experts"]  # hard routing runs one of three
 
 
 def test_the_command_writes_the_table_plots_and_json(setup, tmp_path, capsys):

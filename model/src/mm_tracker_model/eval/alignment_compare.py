@@ -25,6 +25,7 @@ from mm_tracker_model.eval.ecc import EccAligner, EccConfig
 from mm_tracker_model.eval.inputs import EvalInput
 from mm_tracker_model.eval.offline import OfflineConfig, run_offline
 from mm_tracker_model.eval.runs import FrameOutput
+from mm_tracker_model.nn.alignment.stage import EXPERT_NAMES
 from mm_tracker_model.streams.image_msgs import aux_from_message, rgb_from_message
 from mm_tracker_model.streams.sync_policy import SyncPolicy
 
@@ -46,6 +47,7 @@ class AlignmentTrace:
     estimates: int = 0
     experts: dict[str, dict[str, int]] = field(default_factory=dict)
     tocu_accepted: int = 0
+    expert_macs: dict[str, float] = field(default_factory=dict)  # hard-routed alignment MACs per frame vs all experts
 
     def summary(self) -> dict[str, Any]:
         known = self.errors[np.isfinite(self.errors)]
@@ -58,6 +60,7 @@ class AlignmentTrace:
             entry["experts"] = self.experts
         if self.setting == "online":
             entry["tocu_accepted"] = self.tocu_accepted
+        entry |= self.expert_macs
         return entry
 
 
@@ -86,7 +89,22 @@ def _tracker_trace(net: torch.nn.Module, item: EvalInput, setting: str, base: Of
         scores={k: float(tracking.scores[k]) for k in ("pr", "sr")} if tracking else {},
         experts={k: dict(v) for k, v in experts.items()},
         tocu_accepted=sum(o.tocu_updated for o in run.outputs.values()),
+        expert_macs=_routed_macs(net, experts),
     )
+
+
+def _routed_macs(net: torch.nn.Module, experts: dict[str, Counter]) -> dict[str, float]:
+    """Mean alignment-expert MACs per frame as routed, and what running all three experts would cost."""
+    stages = net.alignment.stages if getattr(net, "alignment", None) is not None else []
+    if not stages or not experts:
+        return {}
+    routed = 0.0
+    for k, stage in enumerate(stages, start=1):
+        counts = experts.get(f"stage_{k}", Counter())
+        total = sum(counts.values()) or 1
+        routed += sum(float(stage.expert_macs[EXPERT_NAMES.index(e)]) * n for e, n in counts.items()) / total
+    every = sum(float(stage.expert_macs.sum()) for stage in stages)
+    return {"expert_macs_per_frame": routed, "expert_macs_all_experts": every}
 
 
 def _ecc_trace(item: EvalInput, base: OfflineConfig, config: EccConfig) -> AlignmentTrace:

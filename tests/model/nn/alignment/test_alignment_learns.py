@@ -101,15 +101,16 @@ def trained():
 
 
 def test_a_fresh_branch_already_reads_the_shift_from_the_fine_field(trained):
-    """Untrained: the closed-form translation fit of the offset field alone (measured 12.5 -> 5.3 px)."""
+    """Untrained: the closed-form fit of the offset field alone (measured 12.5 -> 4.7 px)."""
     _, _, before, _ = trained
     assert before[0] > 5.0  # the unseen pairs are misaligned by several crop pixels
     assert before[-1] <= 0.5 * before[0], f"per stage: {before.tolist()}"
 
 
 def test_training_on_other_pairs_keeps_the_cut_on_unseen_pairs(trained):
-    """Measured: 5.37 px after 80 steps against 5.34 untrained: the experts' learned corrections do not add to
-    the fit yet (the issue's -80 % target is not met); this guards that training does not undo it."""
+    """Measured: 4.37 px after 80 steps against 4.66 untrained (-65 % from the identity's 12.5): the experts'
+    learned corrections add little to the fit yet (the issue's -80 % is not met); this guards that training on
+    other pairs does not undo it on unseen ones."""
     _, _, before, after = trained
     assert after[-1] <= 0.5 * before[0], f"identity {before[0]:.2f} px -> trained {after[-1]:.2f} px"
     assert after[-1] <= 1.05 * before[-1], f"untrained {before[-1]:.2f} px -> trained {after[-1]:.2f} px"

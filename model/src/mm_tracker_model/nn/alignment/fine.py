@@ -119,13 +119,18 @@ class FineMatcher(nn.Module):
         return torch.cat([offsets, confidence], dim=1).view(batch, FIELD_CHANNELS, height, width)
 
 
-def fitted_params(field: torch.Tensor, with_scale: bool, iterations: int = 4, spread: float = 0.02) -> torch.Tensor:
+def fitted_params(
+    field: torch.Tensor, with_scale: bool, iterations: int = 4, spread: float = 0.02, ridge: float = 0.1
+) -> torch.Tensor:
     """(B, 4) [dx, dy, ln sx, ln sy] of the residual X -> RGB map that explains an offset field (B, 3, g, g).
 
     Each RGB cell p finds its match at o(p) = ΔH^-1(p) - p = p (1/s - 1) - t/s per axis, so a line fit
     o = a p + b gives s = 1 / (1 + a) and t = -b s; without scale, t = -mean(o). The fit is weighted by each
     cell's confidence and made robust (Cauchy reweighting, `spread` in crop units) against cells that matched
-    nothing, such as where one camera sees past the other's border.
+    nothing, such as where one camera sees past the other's border. The slope is a ridge estimate (`ridge` in
+    squared crop units, about twice the cells' spread of positions) bounded to a scale in [0.8, 1.25] per stage:
+    measured on held-out real pairs, the plain fit made the scale stages worse (21 -> 24 -> 36 px), the ridge
+    one better (21.5 -> 20.8 -> 21.0 px with pseudo-thermal X, 20.7 -> 19.3 -> 18.5 px with real thermal).
     """
     grid = field.shape[-1]
     # Cells near the crop border match against truncated neighbourhoods, which biases the scale (measured:
@@ -141,9 +146,9 @@ def fitted_params(field: torch.Tensor, with_scale: bool, iterations: int = 4, sp
         mean_o, mean_p = (normalised * offsets).sum(1, keepdim=True), (normalised * points).sum(1, keepdim=True)
         if with_scale:
             slope = (normalised * (points - mean_p) * (offsets - mean_o)).sum(1, keepdim=True) / (
-                (normalised * (points - mean_p) ** 2).sum(1, keepdim=True).clamp_min(1e-6)
+                (normalised * (points - mean_p) ** 2).sum(1, keepdim=True) + ridge + 1e-6
             )
-            slope = slope.clamp(-0.5, 1.0)  # scale within [1/2, 2] per stage
+            slope = slope.clamp(-0.2, 0.25)  # scale within [0.8, 1.25] per stage
         else:
             slope = torch.zeros_like(mean_o)
         residual = offsets - (mean_o + slope * (points - mean_p))

@@ -98,9 +98,7 @@ class AlignmentStage(nn.Module):
         """The closed-form fit of the stage's fine offset field (None without one, or for the 8-DoF stage)."""
         if inputs.fine_full is None or self.kind == "perspective":
             return None
-        # Translation only: on real pairs the closed-form scale is too noisy (measured: it made the scale stages
-        # worse, 21 -> 39 -> 55 px); scale is left to the experts, which read the field with its coordinates.
-        return fitted_params(inputs.fine_full.float(), with_scale=False).to(inputs.fine_full.dtype)
+        return fitted_params(inputs.fine_full.float(), with_scale=self.kind == "scale").to(inputs.fine_full.dtype)
 
     def matrix_from_params(self, params: torch.Tensor) -> torch.Tensor:
         if self.kind == "perspective":
