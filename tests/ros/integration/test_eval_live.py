@@ -27,8 +27,9 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def live_metrics(tmp_path_factory):
     root = tmp_path_factory.mktemp("live")
-    # Seed 7: a sequence the default model tracks offline (PR 0.98), so a miss here means the live path broke.
-    sequence = read_synthetic(write_sequence(root / "synth", SynthConfig(frames=120, seed=7), 0))
+    # Seed 3: a sequence the default model tracks offline (PR 0.99, SR 0.69, corner error 10.9 px), so a miss here
+    # means the live path broke. (The renewed default's rig estimate on seed 7, used before, is 29 px offline.)
+    sequence = read_synthetic(write_sequence(root / "synth", SynthConfig(frames=120, seed=3), 0))
     bag = write_bag(sequence, root / "bag", BagOptions(rate_hz=30.0, aux_every=3))
     command = [sys.executable, "-m", "mm_tracker_model.cli.eval", "--bag", str(bag), "--live"]
     command += ["--out", str(root / "run"), "--quiet"]

@@ -10,8 +10,11 @@ from mm_tracker_model.presets import get_preset
 
 @pytest.fixture(scope="module")
 def full_tiny():
+    """full_tiny without the fine field: routing is tested on its own (the fine field's near-tied best matches may
+    resolve differently in a batched matmul, which is not what these tests are about)."""
     torch.manual_seed(0)
-    net = build_net("full_tiny").eval()
+    plain = dataclasses.replace(get_preset("full_tiny").alignment, fine_stride=0)
+    net = build_net(get_preset("full_tiny", alignment=plain)).eval()
     with torch.no_grad():  # move the experts off their identity init so outputs depend on them
         for stage in net.alignment.stages:
             for expert in stage.experts:
@@ -78,10 +81,8 @@ def test_batched_hard_routing_equals_routing_each_sample_alone(full_tiny):
         batched = full_tiny(template, search)
         single = [full_tiny(template[i : i + 1], search[i : i + 1]) for i in range(3)]
     for i in range(3):
-        # Not bit-exact: near-tied best matches in the fine field may resolve differently in a batched matmul
-        # (measured up to 3e-3 crop units); a mixed-up row would be off by far more.
         torch.testing.assert_close(
-            batched.alignment.homography[i], single[i].alignment.homography[0], atol=1e-2, rtol=0
+            batched.alignment.homography[i], single[i].alignment.homography[0], atol=1e-4, rtol=1e-4
         )
 
 
