@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from mm_tracker_model.geometry import homography as hg
 from mm_tracker_model.losses import LossWeights, alignment_loss
-from mm_tracker_model.nn.alignment.fine import centres
+from mm_tracker_model.nn.alignment.tcmda import token_centres
 from mm_tracker_model.nn.tracker_net import build_net
 from mm_tracker_model.presets import AlignmentConfig, get_preset
 
@@ -59,7 +59,7 @@ def _pairs(count: int, seed: int) -> dict[str, torch.Tensor]:
     truth = hg.params_to_matrix(params)
     # X is another rendering (inverted polarity, gamma, noise) of the same scene, seen through the rig.
     other = (1 - scene).pow(1.5) + 0.03 * torch.randn(scene.shape, generator=generator)
-    points = hg.apply(truth, centres(size).expand(count, -1, -1))  # X pixel p shows the scene at H(p)
+    points = hg.apply(truth, token_centres(size).expand(count, -1, -1))  # X pixel p shows the scene at H(p)
     aux = F.grid_sample(other, (2 * points).unsqueeze(1), align_corners=False).view(count, 1, size, size)
     search = torch.cat([scene.expand(-1, 3, -1, -1), aux.expand(-1, 3, -1, -1)], dim=1)
     quarter = size // 4

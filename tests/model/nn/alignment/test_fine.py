@@ -6,7 +6,8 @@ import torch.nn.functional as F
 
 from mm_tracker_model.geometry import homography as hg
 from mm_tracker_model.io.checkpoint import load_checkpoint
-from mm_tracker_model.nn.alignment.fine import FineMatcher, centres, fitted_params
+from mm_tracker_model.nn.alignment.fine import FineMatcher, fitted_params
+from mm_tracker_model.nn.alignment.tcmda import token_centres
 from mm_tracker_model.presets import NetConfig, get_preset
 from mm_tracker_model.weights import default_checkpoint
 
@@ -23,7 +24,7 @@ def _scene(batch=4, seed=0):
 def _seen_through(image, params):
     """X whose pixel p shows the scene at H(p) (H: X -> RGB), H from [dx, dy, ln sx, ln sy]."""
     truth = hg.params_to_matrix(params)
-    points = hg.apply(truth, centres(SIZE).expand(image.shape[0], -1, -1))
+    points = hg.apply(truth, token_centres(SIZE).expand(image.shape[0], -1, -1))
     warped = F.grid_sample(image, (2 * points).unsqueeze(1), align_corners=False)
     return warped.view_as(image), truth
 

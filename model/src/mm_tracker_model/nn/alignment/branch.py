@@ -9,10 +9,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from mm_tracker_model.geometry import homography as hg
-from mm_tracker_model.nn.alignment.fine import FineMaps, FineMatcher
+from mm_tracker_model.nn.alignment.fine import FineMaps, FineMatcher, warp_map
 from mm_tracker_model.nn.alignment.inputs import StageInputs
 from mm_tracker_model.nn.alignment.stage import AlignmentStage, StageOutput
-from mm_tracker_model.nn.alignment.tcmda import TCMDA, token_centres
+from mm_tracker_model.nn.alignment.tcmda import TCMDA
 from mm_tracker_model.presets import NetConfig
 
 
@@ -77,10 +77,5 @@ class AlignmentBranch(nn.Module):
     def warp_to_rgb(self, search_aux: torch.Tensor, x_to_rgb: torch.Tensor) -> torch.Tensor:
         """X search tokens resampled on the RGB token grid: each RGB token centre p reads X at H^-1(p)."""
         batch, _, channels = search_aux.shape
-        centres = token_centres(self.grid).to(search_aux).expand(batch, -1, -1)
-        in_x = hg.apply(hg.inverse(x_to_rgb).to(search_aux.dtype), centres)
         aux_map = search_aux.transpose(1, 2).reshape(batch, channels, self.grid, self.grid)
-        sampled = F.grid_sample(
-            aux_map, (2 * in_x).unsqueeze(1), mode="bilinear", padding_mode="zeros", align_corners=False
-        )
-        return sampled.squeeze(2).transpose(1, 2)
+        return warp_map(aux_map, x_to_rgb).flatten(2).transpose(1, 2)

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mm_tracker_model.geometry import homography as hg
+from mm_tracker_model.nn.alignment.tcmda import token_centres
 
 SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
 FIELD_CHANNELS = 3  # offset dx, dy (centred crop units) and match confidence
@@ -25,16 +26,10 @@ BORDER = 2  # fine cells at the crop border left out of the closed-form fit
 FineMaps = tuple[torch.Tensor, torch.Tensor]  # (RGB, X) encoded search crops, (B, C, S/stride, S/stride) each
 
 
-def centres(grid: int) -> torch.Tensor:
-    """(g*g, 2) cell-centre (x, y) in centred normalised units (pixel centres at i + 0.5)."""
-    ys, xs = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
-    return (torch.stack([xs.flatten(), ys.flatten()], dim=-1).to(torch.float32) + 0.5) / grid - 0.5
-
-
 def warp_map(feature_map: torch.Tensor, x_to_rgb: torch.Tensor) -> torch.Tensor:
     """An X map (B, C, g, g) resampled on the RGB grid: each RGB cell centre p reads X at H^-1(p); outside is 0."""
     batch, channels, grid, _ = feature_map.shape
-    points = centres(grid).to(feature_map).expand(batch, -1, -1)
+    points = token_centres(grid).to(feature_map).expand(batch, -1, -1)
     in_x = hg.apply(hg.inverse(x_to_rgb).to(feature_map.dtype), points)
     sampled = F.grid_sample(
         feature_map, (2 * in_x).unsqueeze(1), mode="bilinear", padding_mode="zeros", align_corners=False
@@ -138,7 +133,7 @@ def fitted_params(
     inner = torch.zeros_like(field[:, 2])
     inner[:, BORDER:-BORDER, BORDER:-BORDER] = 1.0
     confidence = (field[:, 2] * inner).flatten(1).unsqueeze(-1).expand(-1, -1, 2)  # (B, n, 2), per axis
-    points = centres(grid).to(field).unsqueeze(0)  # (1, n, 2)
+    points = token_centres(grid).to(field).unsqueeze(0)  # (1, n, 2)
     offsets = field[:, :2].flatten(2).transpose(1, 2)  # (B, n, 2)
     weights = confidence
     for _ in range(iterations):

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mm_tracker_model.nn.alignment.inputs import StageInputs
+from mm_tracker_model.nn.alignment.tcmda import token_centres
 
 # Per band: expected match offset (dx, dy) and match confidence on the g x g grid; plus two coordinate channels.
 POSITIONAL_CHANNELS = 2 * 3 + 2
@@ -41,10 +42,7 @@ class FeatureMatchingExpert(nn.Module):
         )
         self.fuse = nn.Conv2d(3 * channels, channels, 1)
         self.regressor = nn.Linear(channels * (grid * grid if positional else 1), out_dim)
-        ys, xs = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
-        # Token centres in centred crop units, (N, 2) as (x, y).
-        centres = (torch.stack([xs.flatten(), ys.flatten()], -1).float() + 0.5) / grid - 0.5
-        self.register_buffer("centres", centres, persistent=False)
+        self.register_buffer("centres", token_centres(grid), persistent=False)  # (N, 2) (x, y), centred units
 
     @staticmethod
     def bands(feature_map: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
