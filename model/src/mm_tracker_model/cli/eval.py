@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="ignore the X stream: start and track on RGB alone (a converted OSTrack)",
     )
     parser.add_argument("--live", action="store_true", help="through the real node over DDS (needs tools/env.sh)")
+    parser.add_argument("--live-rate", type=float, default=1.0, help="with --live: replay speed (1 = recorded)")
     parser.add_argument("--out", type=Path, help="RUN_DIR (default: runs/eval-<time>)")
     parser.add_argument("--json", type=Path, help="also write the metrics JSON here ('-': standard output)")
     parser.add_argument("--workers", type=int, default=1, help="sequences evaluated in parallel processes")
@@ -207,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             video=not args.no_video,
             offline=OfflineConfig(engine=engine, stream=StreamConfig(rgb_only=args.rgb_only)),
             live_config=LiveConfig(
+                rate=args.live_rate,
                 device=args.device,
                 checkpoint=args.checkpoint,
                 rgb_only=args.rgb_only,
