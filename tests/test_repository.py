@@ -51,3 +51,16 @@ def test_a_second_bootstrap_reinstalls_and_rebuilds_nothing():
     output = bootstrap()
     assert "python dependencies up to date" in output and "ros2_ws build up to date" in output
     assert "installing" not in output and "building" not in output
+
+
+def test_the_tree_and_one_training_pack_travel_within_64_mib():
+    """What travels to a GPU machine: the tracked files (weights included) plus one pack of PACK_BUDGET_MIB."""
+    import pytest
+
+    from mm_tracker_model.data.pack import PACK_BUDGET_MIB
+
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout: the tracked files cannot be listed")
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    tracked = sum((REPO / name).stat().st_size for name in listed.decode().split("\0") if (REPO / name).is_file())
+    assert tracked / 2**20 + PACK_BUDGET_MIB <= 64.0, f"tracked files {tracked / 2**20:.1f} MiB"

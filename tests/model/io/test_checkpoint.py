@@ -22,6 +22,31 @@ def test_round_trip_restores_weights_config_and_metadata(tmp_path, tiny):
         assert torch.equal(restored(template, search).score_map, tiny(template, search).score_map)
 
 
+def test_half_storage_halves_the_file_and_loads_as_float32(tmp_path, tiny):
+    full = save_checkpoint(tmp_path / "full.pt", tiny)
+    half = save_checkpoint(tmp_path / "half.pt", tiny, storage="float16")
+    assert half.stat().st_size < 0.55 * full.stat().st_size
+    checkpoint = load_checkpoint(half)
+    assert checkpoint.storage == "float16"
+    assert {v.dtype for v in checkpoint.state_dict.values() if v.is_floating_point()} == {torch.float32}
+    restored = load_net(half).eval()
+    template, search = torch.randn(1, 6, 128, 128), torch.randn(1, 6, 256, 256)
+    with torch.no_grad():
+        expected, got = tiny(template, search).boxes, restored(template, search).boxes
+    assert not torch.equal(expected, got)  # it really was rounded ...
+    assert torch.allclose(expected, got, atol=2e-3)  # ... by no more than half precision's rounding
+
+
+def test_half_storage_refuses_values_beyond_its_range(tmp_path):
+    net = build_net("patrack_tiny")
+    with torch.no_grad():
+        next(net.parameters())[0] = 1e6
+    with pytest.raises(CheckpointError, match="beyond float16's range"):
+        save_checkpoint(tmp_path / "half.pt", net, storage="float16")
+    with pytest.raises(CheckpointError, match="storage 'int8' unknown"):
+        save_checkpoint(tmp_path / "q.pt", net, storage="int8")
+
+
 def test_saved_file_loads_with_weights_only(tmp_path, tiny):
     path = save_checkpoint(tmp_path / "model.pt", tiny)
     payload = torch.load(path, weights_only=True)

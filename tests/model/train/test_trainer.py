@@ -1,6 +1,7 @@
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import torch
@@ -132,3 +133,84 @@ def test_datasets_in_a_reader_layout_are_training_data(tmp_path):
     path.write_text(yaml.safe_dump({"datasets": [{"root": str(tmp_path / "lasher")}]}))
     with pytest.raises(TrainConfigError, match="needs `root` and `format`"):
         load_train_config(path)
+
+
+def test_prefetched_batches_train_exactly_as_inline_sampling(tmp_path, synthetic):
+    weights = []
+    for depth in (0, 2):
+        (tmp_path / str(depth)).mkdir()
+        path = _config(tmp_path / str(depth), synthetic, phase="tracking", samples_per_epoch=6, prefetch_batches=depth)
+        weights.append(train(load_train_config(path), progress=False).net.state_dict())
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_lr_multipliers_scale_the_matching_parameters_only(tmp_path, synthetic):
+    from mm_tracker_model.train.trainer import parameter_groups
+
+    net = build_net("full_tiny")
+    net.set_training_mode("full")
+    groups = parameter_groups(net, 1e-3, {"backbone.blocks": 0.1, "backbone.blocks.0": 0.0})
+    by_factor = {round(g["lr"] / 1e-3, 6): len(g["params"]) for g in groups}
+    blocks = [n for n, _ in net.named_parameters() if n.startswith("backbone.blocks.")]
+    first = [n for n in blocks if n.startswith("backbone.blocks.0.")]
+    assert by_factor[0.1] == len(blocks) - len(first)  # frozen by 0: left out of the optimizer
+    assert sum(by_factor.values()) == sum(p.requires_grad for p in net.parameters()) - len(first)
+    with pytest.raises(TrainConfigError, match="match no parameter"):
+        parameter_groups(net, 1e-3, {"backbone.stemm": 0.1})
+    with pytest.raises(TrainConfigError, match="lr_multipliers must be numbers"):
+        load_train_config(_config(tmp_path, synthetic, lr_multipliers={"backbone": -1}))
+
+
+def test_selection_writes_the_best_epoch_and_patience_stops_early(tmp_path, synthetic):
+    # lr 0: no epoch beats the first, so with patience 1 the run stops after epoch 2 of 4.
+    path = _config(
+        tmp_path,
+        synthetic,
+        phase="tracking",
+        lr=0.0,
+        epochs=4,
+        validation_sequences=[str(synthetic)],
+        select="seq_sr",
+        patience=1,
+    )
+    result = train(load_train_config(path), progress=False)
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert state["epoch"] == 2 and state["best"]["epoch"] == 1
+    from mm_tracker_model.io.checkpoint import load_checkpoint
+
+    chosen = load_checkpoint(result.checkpoint)
+    assert chosen.metadata["selected"] == {"epoch": 1, "seq_sr": state["best"]["value"]}
+    best = load_checkpoint(tmp_path / "run" / "best.pt").state_dict
+    assert all(torch.equal(best[k], chosen.state_dict[k]) for k in best)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"select": "real_sr"}, "select 'real_sr' is not among this config's validation values: none"),
+        ({"patience": 2}, "patience needs `select`"),
+        ({"validation_real": {"root": "x", "sequences": ["a"], "colour": 1}}, "validation_real takes root"),
+    ],
+)
+def test_bad_selection_configs_are_named(tmp_path, synthetic, fields, message):
+    with pytest.raises(TrainConfigError, match=message):
+        load_train_config(_config(tmp_path, synthetic, **fields))
+
+
+REAL = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "real_rgb"
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not (REAL / "UAVDT_S0310").is_dir(), reason="needs ../shared/data/real_rgb (UAVDT_S0310)")
+def test_real_validation_scores_as_the_evaluation_command_does(tmp_path, synthetic):
+    from mm_tracker_model.eval.inputs import EvalInput
+    from mm_tracker_model.train.trainer import validate_sequences
+
+    real = {"root": str(REAL), "sequences": ["UAVDT_S0310"], "pseudo_aux": "thermal"}
+    path = _config(tmp_path, synthetic, lr=0.0, validation_real=real, select="real_sr")
+    train(load_train_config(path), progress=False)
+    validation = torch.load(tmp_path / "run" / "last.pt", weights_only=True)["validation"]
+    torch.manual_seed(0)
+    item = EvalInput(REAL / "UAVDT_S0310", "otb", pseudo_aux="thermal")
+    expected = validate_sequences(load_net(tmp_path / "run" / "model.pt"), [item], torch.device("cpu"), "real")
+    assert validation["real_sr"] == pytest.approx(expected["real_sr"], abs=1e-6) and 0 <= expected["real_sr"] <= 1

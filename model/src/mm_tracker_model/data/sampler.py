@@ -94,20 +94,23 @@ def crop_homography(true_x_to_rgb: np.ndarray, used_x_to_rgb: np.ndarray, crop: 
 class PairSampler:
     """Samples training pairs from RGB + X sequences (synthetic, pseudo-X, registered or unregistered real)."""
 
-    def __init__(self, sequences: list, net_config: NetConfig, config: SamplerConfig | None = None) -> None:
-        self.sequences = [s for s in sequences if len(self._frames(s)) >= 2]
+    def __init__(
+        self, sequences: list, net_config: NetConfig, config: SamplerConfig | None = None, min_frames: int = 2
+    ) -> None:
+        self.sequences = [s for s in sequences if len(self.frames_of(s)) >= min_frames]
         if not self.sequences:
             raise ValueError("no sequence with an X stream, an alignment truth and two annotated frames")
         self.net, self.config = net_config, config or SamplerConfig()
 
     @staticmethod
-    def _frames(sequence) -> np.ndarray:
+    def frames_of(sequence) -> np.ndarray:
+        """The frames a pair can be drawn from (none without an X stream or an alignment truth)."""
         base = sequence.as_sequence() if hasattr(sequence, "as_sequence") else sequence
         has_x = base.aux_frames is not None or hasattr(sequence, "as_sequence")
         alignable = base.homographies is not None or base.registered or base.boxes_aux is not None
         return base.annotated_frames() if has_x and alignable else np.array([], int)
 
-    def _true_homographies(self, base: Sequence, frames: tuple[int, int], rng) -> tuple[list, np.ndarray]:
+    def true_homographies(self, base: Sequence, frames: tuple[int, int], rng) -> tuple[list, np.ndarray]:
         """True X -> RGB maps of the two frames, and the map from the stored X image to the X the net sees.
 
         Synthetic and pseudo-X data carry exact homographies. Registered real data (X already aligned) gets
@@ -125,12 +128,12 @@ class PairSampler:
         cfg, net = self.config, self.net
         sequence = self.sequences[rng.integers(len(self.sequences))]
         base = sequence.as_sequence() if hasattr(sequence, "as_sequence") else sequence
-        frames = self._frames(sequence)
+        frames = self.frames_of(sequence)
         template_frame = int(rng.choice(frames))
         nearby = frames[np.abs(frames - template_frame) <= cfg.max_gap]
         search_frame = int(rng.choice(nearby))
         template_box, search_box = base.boxes_rgb[template_frame], base.boxes_rgb[search_frame]
-        (true_template, true_search), stored_to_x = self._true_homographies(base, (template_frame, search_frame), rng)
+        (true_template, true_search), stored_to_x = self.true_homographies(base, (template_frame, search_frame), rng)
         used = true_template @ self._perturbation(rng)
 
         template_crop = CropTransform.around(tuple(template_box), net.template_factor, net.template_size)

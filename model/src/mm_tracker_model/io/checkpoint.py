@@ -22,6 +22,10 @@ from mm_tracker_model.nn.tracker_net import TrackerNet, build_net
 from mm_tracker_model.presets import NetConfig
 
 FORMAT = "mm_tracker.checkpoint/1"
+# How floating-point tensors are stored on disk. Loading always gives float32: half precision only halves the
+# file (the shipped defaults must travel to a GPU machine in a 64 MiB tree), it never changes the compute dtype.
+STORAGES = ("float32", "float16")
+_FP16_MAX = float(torch.finfo(torch.float16).max)
 
 
 @dataclass
@@ -29,6 +33,7 @@ class Checkpoint:
     config: NetConfig
     state_dict: dict[str, torch.Tensor]
     metadata: dict[str, Any] = field(default_factory=dict)
+    storage: str = "float32"  # on disk; state_dict is float32 either way
 
 
 @dataclass
@@ -60,8 +65,25 @@ def read_torch_file(path: str | os.PathLike) -> Any:
         raise CheckpointError(f"{str(path)!r} is not a readable PyTorch checkpoint: {exc}") from exc
 
 
-def save_checkpoint(path: str | os.PathLike, net: TrackerNet, metadata: dict[str, Any] | None = None) -> Path:
-    """Write atomically (temporary file + rename) so a crash never leaves a half-written checkpoint."""
+def _stored(name: str, tensor: torch.Tensor, storage: str) -> torch.Tensor:
+    tensor = tensor.detach().cpu()
+    if storage == "float32" or tensor.dtype != torch.float32:
+        return tensor
+    largest = float(tensor.abs().max()) if tensor.numel() else 0.0
+    if largest > _FP16_MAX:
+        raise CheckpointError(f"{name!r} holds {largest:.3g}, beyond float16's range: store it as float32")
+    return tensor.half()
+
+
+def save_checkpoint(
+    path: str | os.PathLike, net: TrackerNet, metadata: dict[str, Any] | None = None, storage: str = "float32"
+) -> Path:
+    """Write atomically (temporary file + rename) so a crash never leaves a half-written checkpoint.
+
+    `storage="float16"` halves the file; `load_checkpoint` gives float32 tensors either way.
+    """
+    if storage not in STORAGES:
+        raise CheckpointError(f"storage {storage!r} unknown; known: {', '.join(STORAGES)}")
     metadata = dict(metadata or {})
     try:
         json.dumps(metadata)
@@ -71,7 +93,8 @@ def save_checkpoint(path: str | os.PathLike, net: TrackerNet, metadata: dict[str
         "format": FORMAT,
         "preset": net.config.name,
         "config": net.config.to_dict(),
-        "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+        "storage": storage,
+        "state_dict": {k: _stored(k, v, storage) for k, v in net.state_dict().items()},
         "metadata": metadata,
     }
     path = Path(path)
@@ -96,7 +119,14 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     for key in ("config", "state_dict"):
         if not isinstance(payload.get(key), dict):
             raise CheckpointError(f"{str(path)!r}: field {key!r} missing or not a dict")
-    return Checkpoint(NetConfig.from_dict(payload["config"]), payload["state_dict"], payload.get("metadata", {}))
+    storage = payload.get("storage", "float32")  # files written before the field are float32
+    if storage not in STORAGES:
+        raise CheckpointError(f"{str(path)!r}: storage {storage!r} unknown; known: {', '.join(STORAGES)}")
+    state = {
+        key: value.float() if storage == "float16" and value.dtype == torch.float16 else value
+        for key, value in payload["state_dict"].items()
+    }
+    return Checkpoint(NetConfig.from_dict(payload["config"]), state, payload.get("metadata", {}), storage)
 
 
 def check_shapes(net: torch.nn.Module, state_dict: dict[str, torch.Tensor]) -> None:

@@ -51,6 +51,7 @@ class TrainConfig:
     real_rgb: RealRGBData | None = None
     datasets: tuple[DatasetData, ...] = ()  # real RGB+X datasets (LasHeR, RGBT234, DepthTrack, VisEvent ...)
     still_pairs: StillPairsData | None = None
+    packs: tuple[str, ...] = ()  # compact training packs written by mm-tracker-pack (pre-decoded, pre-cropped)
     # PairSampler options (data/sampler.py SamplerConfig), e.g. the known warps of the X crop for alignment.
     sampler: dict = dataclasses.field(default_factory=dict)
     # With `init`: replace the checkpoint's alignment branch by a fresh one of the preset's current design
@@ -61,6 +62,14 @@ class TrainConfig:
     # Whole sequences tracked by the engine after each epoch and scored like mm-tracker-eval (PR/NPR/SR,
     # alignment corner error): mm-tracker-synth output folders (a root with seq_* or single sequences).
     validation_sequences: tuple[str, ...] = ()
+    # Real RGB sequences (never trained on) tracked after each epoch with pseudo-X, scored with the toolkit
+    # metrics (keys `real_pr`, `real_npr`, `real_sr`); with `select`, the best epoch is the model written.
+    validation_real: RealRGBData | None = None
+    select: str | None = None  # validation key to maximise, e.g. real_sr; model.pt = the best epoch's weights
+    patience: int = 0  # stop after this many epochs without a better `select` value (0: never stop early)
+    # Learning-rate factor per parameter-name prefix, e.g. {backbone.stem: 0.1} for a pretrained image stem.
+    lr_multipliers: dict = dataclasses.field(default_factory=dict)
+    prefetch_batches: int = 2  # batches sampled by a background thread while the network computes (0: inline)
     epochs: int = 10
     batch_size: int = 8
     lr: float = 4e-4
@@ -73,6 +82,27 @@ class TrainConfig:
     @property
     def mode(self) -> str:
         return self.training_mode or PHASES[self.phase]
+
+
+VALIDATION_KEYS = {
+    "validation_real": ("real_pr", "real_npr", "real_sr"),
+    "validation_sequences": ("seq_pr", "seq_npr", "seq_sr"),
+}
+
+
+def _check_selection(config: TrainConfig) -> None:
+    if config.patience < 0:
+        raise TrainConfigError(f"patience must be >= 0, got {config.patience}")
+    if config.select is None:
+        if config.patience:
+            raise TrainConfigError("patience needs `select` (the validation value it watches)")
+        return
+    offered = [key for source, keys in VALIDATION_KEYS.items() if getattr(config, source) for key in keys]
+    if config.select not in offered:
+        raise TrainConfigError(
+            f"select {config.select!r} is not among this config's validation values: {', '.join(offered) or 'none'} "
+            "(give validation_real or validation_sequences)"
+        )
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
@@ -89,10 +119,16 @@ def load_train_config(path: str | Path) -> TrainConfig:
     unknown = sorted(set(data) - known)
     if unknown:
         raise TrainConfigError(f"{str(path)!r}: unknown fields {unknown}; known: {', '.join(sorted(known))}")
-    if "real_rgb" in data and data["real_rgb"] is not None:
-        real = dict(data["real_rgb"])
-        real["sequences"] = tuple(real.get("sequences", ()))
-        data["real_rgb"] = RealRGBData(**real)
+    for name in ("real_rgb", "validation_real"):
+        if data.get(name) is not None:
+            try:
+                real = dict(data[name])
+                real["sequences"] = tuple(real.get("sequences", ()))
+                data[name] = RealRGBData(**real)
+            except (TypeError, ValueError) as exc:
+                raise TrainConfigError(
+                    f"{str(path)!r}: {name} takes root, sequences, pseudo_aux, seed ({exc})"
+                ) from exc
     if "datasets" in data:
         try:
             data["datasets"] = tuple(
@@ -107,14 +143,16 @@ def load_train_config(path: str | Path) -> TrainConfig:
             raise TrainConfigError(f"{str(path)!r}: still_pairs takes root, split, frames, seed ({exc})") from exc
         if data["still_pairs"].split not in ("train", "held_out"):
             raise TrainConfigError(f"still_pairs split {data['still_pairs'].split!r}: train or held_out")
-    for name in ("synthetic", "validation_sequences"):
+    for name in ("synthetic", "validation_sequences", "packs"):
         if name in data:
             data[name] = tuple(data[name])
     config = TrainConfig(**data)
     if config.phase not in PHASES:
         raise TrainConfigError(f"phase {config.phase!r} unknown; known: {', '.join(PHASES)}")
-    if not (config.synthetic or config.real_rgb or config.datasets or config.still_pairs):
-        raise TrainConfigError("no training data: give `synthetic`, `real_rgb`, `datasets` and/or `still_pairs`")
+    if not (config.synthetic or config.real_rgb or config.datasets or config.still_pairs or config.packs):
+        raise TrainConfigError(
+            "no training data: give `synthetic`, `real_rgb`, `datasets`, `still_pairs` and/or `packs`"
+        )
     try:
         SamplerConfig(**config.sampler)
     except (TypeError, ValueError) as exc:
@@ -124,4 +162,10 @@ def load_train_config(path: str | Path) -> TrainConfig:
     for name in ("samples_per_epoch", "epochs", "batch_size"):
         if getattr(config, name) < 1:
             raise TrainConfigError(f"{name} must be >= 1, got {getattr(config, name)}")
+    _check_selection(config)
+    bad_factors = {k: v for k, v in config.lr_multipliers.items() if not isinstance(v, (int, float)) or v < 0}
+    if bad_factors:
+        raise TrainConfigError(f"lr_multipliers must be numbers >= 0, got {bad_factors}")
+    if config.prefetch_batches < 0:
+        raise TrainConfigError(f"prefetch_batches must be >= 0, got {config.prefetch_batches}")
     return config

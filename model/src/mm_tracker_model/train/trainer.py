@@ -7,7 +7,11 @@ progress, TensorBoard scalars, a validation pass per epoch, and the final model 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import queue
+import threading
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
+from mm_tracker_model.data.pack import read_pack
 from mm_tracker_model.data.pseudo_aux import PseudoAuxSequence
 from mm_tracker_model.data.readers import read_sequence
 from mm_tracker_model.data.sampler import PairSampler, SamplerConfig, collate
@@ -30,11 +35,11 @@ from mm_tracker_model.eval.driver import new_run
 from mm_tracker_model.eval.inputs import EvalInput
 from mm_tracker_model.eval.offline import OfflineConfig, run_offline
 from mm_tracker_model.eval.report import summarise
-from mm_tracker_model.io.checkpoint import load_net, load_state, read_torch_file, save_checkpoint
+from mm_tracker_model.io.checkpoint import load_checkpoint, load_net, load_state, read_torch_file, save_checkpoint
 from mm_tracker_model.losses import LossWeights, alignment_loss, mask_loss, tracking_loss
 from mm_tracker_model.nn.tracker_net import TrackerNet, build_net
 from mm_tracker_model.presets import get_preset
-from mm_tracker_model.train.config import TrainConfig, TrainConfigError
+from mm_tracker_model.train.config import RealRGBData, TrainConfig, TrainConfigError
 
 TRAINING_FORMAT = "mm_tracker.training/1"
 
@@ -59,8 +64,16 @@ def distributed_context() -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
-def build_sequences(config: TrainConfig) -> list:
+def real_rgb_format(name: str) -> str:
+    """The annotation format of a sequence in ../shared/data/real_rgb (VOT polygons, otherwise OTB boxes)."""
+    return "vot" if name.startswith("VOT") else "otb"
+
+
+def build_sequences(config: TrainConfig, with_packs: bool = True) -> list:
+    """Every training source of the config; `with_packs=False` leaves out its packs (what mm-tracker-pack packs)."""
     sequences = []
+    for pack in config.packs if with_packs else ():
+        sequences += read_pack(pack)[1]
     for folder in config.synthetic:
         folder = Path(folder)
         children = sorted(p for p in folder.iterdir() if (p / "meta.json").is_file()) if folder.is_dir() else []
@@ -68,8 +81,7 @@ def build_sequences(config: TrainConfig) -> list:
     if config.real_rgb is not None:
         real = config.real_rgb
         for name in real.sequences:
-            fmt = "vot" if name.startswith("VOT") else "otb"
-            base = read_sequence(Path(real.root) / name, fmt)
+            base = read_sequence(Path(real.root) / name, real_rgb_format(name))
             sequences.append(PseudoAuxSequence(base, real.pseudo_aux, seed=real.seed))
     if config.still_pairs is not None:
         pairs = config.still_pairs
@@ -96,10 +108,6 @@ def compute_losses(net: TrackerNet, output, batch: dict, config: TrainConfig, ep
     return terms
 
 
-def _batch(sampler: PairSampler, rng: np.random.Generator, size: int, device: torch.device) -> dict:
-    return {k: v.to(device) for k, v in collate([sampler.sample(rng) for _ in range(size)]).items()}
-
-
 def validate(net: TrackerNet, sampler: PairSampler, samples: int, device: torch.device) -> dict[str, float]:
     """Mean IoU of the predicted box and the alignment's crop-level corner error per stage, on fixed samples."""
     found = pair_errors(net, sampler, samples, device)
@@ -115,18 +123,76 @@ def sequence_folders(roots: tuple[str, ...]) -> list[Path]:
     return folders
 
 
+def real_validation_inputs(real: RealRGBData) -> list[EvalInput]:
+    """The validation sequences as `mm-tracker-eval --sequence ... --pseudo-aux` opens them."""
+    return [
+        EvalInput(Path(real.root) / name, real_rgb_format(name), pseudo_aux=real.pseudo_aux) for name in real.sequences
+    ]
+
+
 @torch.no_grad()
-def validate_sequences(net: TrackerNet, folders: list[Path], device: torch.device) -> dict[str, float]:
-    """Track whole sequences with the engine and score them as mm-tracker-eval does (keys prefixed `seq_`)."""
+def validate_sequences(net: TrackerNet, inputs: list[EvalInput], device: torch.device, prefix: str) -> dict[str, float]:
+    """Track whole sequences with the engine and score them as mm-tracker-eval does (keys `<prefix>_pr` ...)."""
     net.eval()
     runs = []
-    for folder in folders:
-        item = EvalInput(folder, "synthetic")
+    for item in inputs:
         config = OfflineConfig(engine=EngineConfig(device=str(device)))
         runs.append(run_offline(net, item.messages(), new_run(item), config))
     net.train()
     overall = summarise(runs)["overall"]
-    return {f"seq_{k}": float(overall[k]) for k in ("pr", "npr", "sr", "align_corner_err_px") if k in overall}
+    return {f"{prefix}_{k}": float(overall[k]) for k in ("pr", "npr", "sr", "align_corner_err_px") if k in overall}
+
+
+def parameter_groups(net: TrackerNet, lr: float, multipliers: dict[str, float]) -> list[dict]:
+    """Trainable parameters grouped by learning rate; the longest matching prefix of `multipliers` applies."""
+    prefixes = sorted(multipliers, key=len, reverse=True)
+    names = [name for name, _ in net.named_parameters()]
+    unmatched = [prefix for prefix in prefixes if not any(name.startswith(prefix) for name in names)]
+    if unmatched:
+        raise TrainConfigError(f"lr_multipliers prefixes match no parameter: {unmatched}")
+    groups: dict[float, list] = {}
+    for name, param in net.named_parameters():
+        if param.requires_grad:
+            factor = next((multipliers[p] for p in prefixes if name.startswith(p)), 1.0)
+            groups.setdefault(float(factor), []).append(param)
+    return [{"params": params, "lr": lr * factor} for factor, params in groups.items() if factor > 0]
+
+
+class BatchPrefetcher:
+    """Samples the next batches in a background thread, so decoding and cropping overlap the network's compute.
+
+    One producer draws from the generator in order, so the batches are those of inline sampling.
+    """
+
+    def __init__(self, make: Callable[[], dict], depth: int) -> None:
+        self._make, self._queue, self._stop = make, queue.Queue(maxsize=max(1, depth)), threading.Event()
+        self._thread = threading.Thread(target=self._run, name="batch-prefetch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                item = self._make()
+            except BaseException as exc:  # handed to the training loop, which raises it
+                item = exc
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if isinstance(item, BaseException):
+                return
+
+    def next(self) -> dict:
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def held_out_sampler(config: TrainConfig, net: TrackerNet) -> PairSampler | None:
@@ -177,11 +243,13 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
     net.set_training_mode(config.mode)
     net.to(device).train()
     trainable = [p for p in net.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    groups = parameter_groups(net, config.lr, config.lr_multipliers)
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     drop_epoch = max(1, int(config.epochs * config.lr_drop_fraction))
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=drop_epoch, gamma=0.1)
     start_epoch = 0
     out = Path(config.out)
+    best = {"epoch": 0, "value": -math.inf}  # the `select` value of the best epoch so far
     if resume:
         state = read_torch_file(resume)
         if not isinstance(state, dict) or state.get("format") != TRAINING_FORMAT:
@@ -190,64 +258,112 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start_epoch = int(state["epoch"])
+        best = state.get("best", best)
     model = DistributedDataParallel(net, find_unused_parameters=True) if world > 1 else net
     sampler = PairSampler(build_sequences(config), net.config, SamplerConfig(**config.sampler))
     held_out = held_out_sampler(config, net)
-    validation_folders = sequence_folders(config.validation_sequences)
+    validation = {
+        "seq": [EvalInput(folder, "synthetic") for folder in sequence_folders(config.validation_sequences)],
+        "real": real_validation_inputs(config.validation_real) if config.validation_real else [],
+    }
     writer = SummaryWriter(out / "tensorboard") if rank == 0 else None
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
     steps_per_epoch = max(1, config.samples_per_epoch // (config.batch_size * world))
-    rng = np.random.default_rng([config.seed, rank])
+    rng = np.random.default_rng([config.seed, rank, start_epoch])
+
+    def make_batch() -> dict:
+        return collate([sampler.sample(rng) for _ in range(config.batch_size)])
+
+    batches = BatchPrefetcher(make_batch, config.prefetch_batches) if config.prefetch_batches else None
     step = start_epoch * steps_per_epoch
-    for epoch in range(start_epoch + 1, config.epochs + 1):
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}", disable=not progress or rank != 0)
-        for _ in bar:
-            batch = _batch(sampler, rng, config.batch_size, device)
-            with autocast:
-                output = model(batch["template"], batch["search"])
-                terms = compute_losses(net, output, batch, config, epoch)
-            loss = sum(terms.values())
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
-            optimizer.step()
-            step += 1
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-            if writer is not None:
-                writer.add_scalar("loss/total", loss.item(), step)
-                for name, value in terms.items():
-                    writer.add_scalar(f"loss/{name}", float(value.detach()), step)
-        scheduler.step()
-        if rank == 0:
-            metrics = validate(net, sampler, config.validation_samples, device)
-            if held_out is not None:
-                found = validate(net, held_out, config.validation_samples, device)
-                metrics |= {f"held_out_{k}": v for k, v in found.items()}
-            if validation_folders:
-                metrics |= validate_sequences(net, validation_folders, device)
-            for name, value in metrics.items():
-                writer.add_scalar(f"val/{name}", value, epoch)
-            state = {
-                "format": TRAINING_FORMAT,
-                "model": {k: v.detach().cpu() for k, v in net.state_dict().items()},
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "epoch": epoch,
-                "config": _plain(dataclasses.asdict(config)),
-                "validation": metrics,
-            }
-            out.mkdir(parents=True, exist_ok=True)
-            torch.save(state, out / "last.pt.tmp")
-            os.replace(out / "last.pt.tmp", out / "last.pt")
+    try:
+        for epoch in range(start_epoch + 1, config.epochs + 1):
+            bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}", disable=not progress or rank)
+            for _ in bar:
+                batch = {k: v.to(device) for k, v in (batches.next() if batches else make_batch()).items()}
+                with autocast:
+                    output = model(batch["template"], batch["search"])
+                    terms = compute_losses(net, output, batch, config, epoch)
+                loss = sum(terms.values())
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
+                optimizer.step()
+                step += 1
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+                if writer is not None:
+                    writer.add_scalar("loss/total", loss.item(), step)
+                    for name, value in terms.items():
+                        writer.add_scalar(f"loss/{name}", float(value.detach()), step)
+            scheduler.step()
+            stop = False
+            if rank == 0:
+                metrics = _validation_metrics(net, sampler, held_out, validation, config, device)
+                for name, value in metrics.items():
+                    writer.add_scalar(f"val/{name}", value, epoch)
+                if config.select is not None and metrics[config.select] > best["value"]:
+                    best = {"epoch": epoch, "value": metrics[config.select]}
+                    save_checkpoint(out / "best.pt", net, _metadata(config, epoch, step, metrics))
+                stop = bool(config.patience) and epoch - best["epoch"] >= config.patience
+                _save_state(out, net, optimizer, scheduler, epoch, config, metrics, best)
+            if _agree(stop, world, device):
+                break
+    finally:
+        if batches is not None:
+            batches.close()
     final = out / "model.pt"
+    if config.select is not None and best["epoch"]:
+        load_state(net, load_checkpoint(out / "best.pt").state_dict)  # every rank: the selected weights
     if rank == 0:
-        save_checkpoint(
-            final, net, {"training": _plain(dataclasses.asdict(config)), "epochs": config.epochs, "steps": step}
-        )
+        metadata = _metadata(config, epoch, step, {})
+        if config.select is not None:
+            metadata["selected"] = {"epoch": best["epoch"], config.select: best["value"]}
+        save_checkpoint(final, net, metadata)
         writer.close()
     if world > 1:
         dist.barrier()
     return TrainResult(final, net)
+
+
+def _validation_metrics(net, sampler, held_out, validation: dict, config: TrainConfig, device) -> dict[str, float]:
+    metrics = validate(net, sampler, config.validation_samples, device)
+    if held_out is not None:
+        found = validate(net, held_out, config.validation_samples, device)
+        metrics |= {f"held_out_{k}": v for k, v in found.items()}
+    for prefix, inputs in validation.items():
+        if inputs:
+            metrics |= validate_sequences(net, inputs, device, prefix)
+    return metrics
+
+
+def _metadata(config: TrainConfig, epoch: int, step: int, metrics: dict) -> dict:
+    found = {"training": _plain(dataclasses.asdict(config)), "epochs": epoch, "steps": step}
+    return found | ({"validation": metrics} if metrics else {})
+
+
+def _save_state(out: Path, net, optimizer, scheduler, epoch: int, config: TrainConfig, metrics, best) -> None:
+    state = {
+        "format": TRAINING_FORMAT,
+        "model": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "epoch": epoch,
+        "config": _plain(dataclasses.asdict(config)),
+        "validation": metrics,
+        "best": best,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(state, out / "last.pt.tmp")
+    os.replace(out / "last.pt.tmp", out / "last.pt")
+
+
+def _agree(stop: bool, world: int, device: torch.device) -> bool:
+    """Rank 0's early-stopping decision, on every rank."""
+    if world == 1:
+        return stop
+    flag = torch.tensor([float(stop)], device=device)
+    dist.broadcast(flag, 0)
+    return bool(flag.item())
 
 
 def _plain(value):
