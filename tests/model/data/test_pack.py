@@ -1,3 +1,4 @@
+import zlib
 from pathlib import Path
 
 import cv2
@@ -6,7 +7,15 @@ import pytest
 import yaml
 
 from mm_tracker_model.cli.pack import main as pack_main
-from mm_tracker_model.data.pack import PackConfig, build_pack, canvas_side, make_entry, read_pack, write_pack
+from mm_tracker_model.data.pack import (
+    PackConfig,
+    build_pack,
+    canvas_side,
+    make_entry,
+    read_pack,
+    template_region,
+    write_pack,
+)
 from mm_tracker_model.data.readers import read_sequence
 from mm_tracker_model.data.sampler import PairSampler, SamplerConfig, collate
 from mm_tracker_model.data.sources import DerivedSequence
@@ -62,6 +71,14 @@ def test_an_entry_carries_the_exact_alignment_truth_of_both_frames():
     entry = make_entry(sampler, sequence, (1, 4), 5.0, np.random.default_rng(0))
     assert entry.rgb.shape == (2, canvas_side(NET, 5.0), canvas_side(NET, 5.0), 3) and entry.aux.ndim == 3
     np.testing.assert_allclose(entry.homographies[0], np.eye(3), atol=1e-9)  # the X canvas is the template's
+    # The template frame is kept around its target only: its template crop is intact, the rest blank.
+    x, y, w, h = entry.boxes[0]
+    half = np.sqrt(w * h) * NET.template_factor / 2
+    rows = np.arange(entry.rgb.shape[1]) + 0.5
+    inside = (np.abs(rows - x - w / 2) <= half)[None, :] & (np.abs(rows - y - h / 2) <= half)[:, None]
+    kept = template_region(entry.boxes[0], NET.template_factor, entry.rgb.shape[1]).astype(bool)
+    assert (kept >= inside).all() and kept.mean() < 0.4
+    assert entry.rgb[0][inside].std() > 10 and not entry.rgb[0][~kept].any() and not entry.aux[0][~kept].any()
     # The search frame's X, mapped by the packed truth, lands on its RGB; without it, it does not.
     assert _interior_difference(entry, 1, use_map=True) < 4.0
     assert _interior_difference(entry, 1, use_map=False) > 4 * _interior_difference(entry, 1, use_map=True)
@@ -97,10 +114,12 @@ def test_a_written_pack_reads_back_as_sequences_the_sampler_draws_from(tmp_path,
 
 def test_the_budget_bounds_the_pack_and_bad_files_are_named(tmp_path, synthetic):
     sources = [read_sequence(p, "synthetic") for p in sorted(synthetic.glob("seq_*"))]
-    side = canvas_side(NET, 5.0)
-    one_entry_mib = 2 * side * side * 4 / 2**20
-    entries = build_pack(sources, NET, PackConfig(entries=10, max_mib=2.5 * one_entry_mib))
-    assert len(entries) == 2
+    unbounded = build_pack(sources, NET, PackConfig(entries=6))
+    sizes = [sum(len(zlib.compress(a.tobytes(), 1)) for a in (e.rgb, e.aux)) for e in unbounded]
+    bounded = build_pack(sources, NET, PackConfig(entries=6, max_mib=(sum(sizes[:3]) + 1) / 2**20))
+    assert [e.frames for e in bounded] == [e.frames for e in unbounded[:3]]
+    path = write_pack(tmp_path / "small.npz", bounded, NET, PackConfig(), "thermal")
+    assert path.stat().st_size <= sum(sizes[:3]) + 4096  # the file is compressed at least as well (+ header)
     (tmp_path / "bad.npz").write_bytes(b"not a pack")
     with pytest.raises(SequenceError, match="not a readable training pack"):
         read_pack(tmp_path / "bad.npz")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -64,6 +65,17 @@ def canvas_side(net: NetConfig, context: float) -> int:
     return math.ceil(net.search_size * context / net.search_factor)
 
 
+def template_region(box: np.ndarray, factor: float, side: int, margin: float = 1.15) -> np.ndarray:
+    """(side, side) uint8 mask: 1 on the template crop around `box` (plus a margin for rounding), else 0."""
+    x, y, w, h = box
+    half = math.sqrt(w * h) * factor * margin / 2
+    cx, cy = x + w / 2, y + h / 2
+    rows = np.arange(side) + 0.5
+    inside_x = np.abs(rows - cx) <= half
+    inside_y = np.abs(rows - cy) <= half
+    return (inside_y[:, None] & inside_x[None, :]).astype(np.uint8)
+
+
 def make_entry(sampler: PairSampler, sequence, frames: tuple[int, int], context: float, rng) -> PackEntry:
     """One entry of `sequence` (a Sequence or a pseudo-X source): template frame, search frame.
 
@@ -82,6 +94,10 @@ def make_entry(sampler: PairSampler, sequence, frames: tuple[int, int], context:
     for frame in frames:
         rgb.append(warp_into_crop(sequence.load_rgb(frame), canvas, side))
         aux.append(warp_into_crop(aux_as_rgb(sequence.load_aux(frame), base.modality), x_to_canvas @ stored_to_x, side))
+    # The template frame is only ever cropped around its target (no jitter): the rest of its canvas is blank,
+    # which costs nothing compressed.
+    keep = template_region(map_box(base.boxes_rgb[template], canvas), net.template_factor, side)
+    rgb[0], aux[0] = rgb[0] * keep[..., None], aux[0] * keep[..., None]
     aux = np.stack(aux)
     grey = bool((aux == aux[..., :1]).all())
     return PackEntry(
@@ -108,8 +124,8 @@ def build_pack(sources: list, net: NetConfig, config: PackConfig, progress: bool
         template = int(rng.choice(frames))
         search = int(rng.choice(frames[np.abs(frames - template) <= config.max_gap]))
         entry = make_entry(sampler, sequence, (template, search), config.context, rng)
-        size += entry.rgb.nbytes + entry.aux.nbytes
-        if size > budget:  # uncompressed bytes: the file is smaller, so a pack within the budget stays so
+        size += sum(len(zlib.compress(a.tobytes(), 1)) for a in (entry.rgb, entry.aux))
+        if size > budget:  # zlib at its fastest level compresses less than the file's, so the file stays within
             break
         entries.append(entry)
     return entries
@@ -171,6 +187,7 @@ def read_pack(path: str | Path) -> tuple[dict, list[DerivedSequence]]:
                 boxes_rgb=arrays["boxes"][i].astype(np.float64),
                 homographies=arrays["homographies"][i],
                 registered=False,
+                extras={"pair": (0, 1)},
                 aux_loader=x.__getitem__,
                 rgb_loader=rgb.__getitem__,
             )

@@ -128,10 +128,13 @@ class PairSampler:
         cfg, net = self.config, self.net
         sequence = self.sequences[rng.integers(len(self.sequences))]
         base = sequence.as_sequence() if hasattr(sequence, "as_sequence") else sequence
-        frames = self.frames_of(sequence)
-        template_frame = int(rng.choice(frames))
-        nearby = frames[np.abs(frames - template_frame) <= cfg.max_gap]
-        search_frame = int(rng.choice(nearby))
+        if "pair" in base.extras:  # a packed entry: its template and search frame are fixed
+            template_frame, search_frame = base.extras["pair"]
+        else:
+            frames = self.frames_of(sequence)
+            template_frame = int(rng.choice(frames))
+            nearby = frames[np.abs(frames - template_frame) <= cfg.max_gap]
+            search_frame = int(rng.choice(nearby))
         template_box, search_box = base.boxes_rgb[template_frame], base.boxes_rgb[search_frame]
         (true_template, true_search), stored_to_x = self.true_homographies(base, (template_frame, search_frame), rng)
         used = true_template @ self._perturbation(rng)
