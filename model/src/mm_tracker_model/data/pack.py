@@ -3,9 +3,9 @@
 Each entry is a template frame and a search frame of one source sequence, both resampled into one shared
 canvas around the search frame's target at the network's resolution, with room for the sampler's jitter: RGB,
 the X frame (seen through the template frame's true X -> RGB map), the boxes and the exact X -> RGB map of each
-frame in canvas pixels. An entry reads back as a two-frame sequence with the same coordinates in both frames,
-so `PairSampler` draws jittered, warped, flipped pairs from it exactly as from the source — without decoding a
-1280x720 JPEG per step. A pack of a few hundred entries fits in tens of MiB, small enough to travel with the
+frame in canvas pixels; the template frame is kept around its target only. An entry reads back as a
+two-frame sequence with the same coordinates in both frames and its pair fixed, so `PairSampler` draws
+jittered, warped, flipped pairs from it exactly as from the source — without decoding a 1280x720 JPEG per step. A pack of a few hundred entries fits in tens of MiB, small enough to travel with the
 working tree to a GPU machine (README, "Training pack").
 """
 
@@ -29,7 +29,7 @@ from mm_tracker_model.presets import NetConfig
 
 PACK_FORMAT = "mm_tracker.pack/1"
 # The largest pack the tree may carry beside the shipped weights within the 64 MiB that travel to a GPU
-# machine (checked by tests/test_tree_size.py).
+# machine (checked by tests/test_repository.py).
 PACK_BUDGET_MIB = 24.0
 
 
@@ -121,9 +121,8 @@ def build_pack(sources: list, net: NetConfig, config: PackConfig, progress: bool
     entries, size = [], 0
     for _ in tqdm(range(config.entries), desc="packing", disable=not progress):
         sequence, frames = usable[rng.integers(len(usable))]
-        template = int(rng.choice(frames))
-        search = int(rng.choice(frames[np.abs(frames - template) <= config.max_gap]))
-        entry = make_entry(sampler, sequence, (template, search), config.context, rng)
+        pair = PairSampler.nearby_pair(frames, config.max_gap, rng)
+        entry = make_entry(sampler, sequence, pair, config.context, rng)
         size += sum(len(zlib.compress(a.tobytes(), 1)) for a in (entry.rgb, entry.aux))
         if size > budget:  # zlib at its fastest level compresses less than the file's, so the file stays within
             break
@@ -139,6 +138,7 @@ def write_pack(path: str | Path, entries: list[PackEntry], net: NetConfig, confi
     path.parent.mkdir(parents=True, exist_ok=True)
     grey = [e for e in entries if e.aux.ndim == 3]
     colour = [e for e in entries if e.aux.ndim == 4]
+    ordered = grey + colour  # the header's order: grey X first
     header = {
         "format": PACK_FORMAT,
         "modality": modality,
@@ -146,14 +146,14 @@ def write_pack(path: str | Path, entries: list[PackEntry], net: NetConfig, confi
         "search_size": net.search_size,
         "search_factor": net.search_factor,
         "config": asdict(config),
-        "sources": [e.source for e in grey + colour],
-        "frames": [list(e.frames) for e in grey + colour],
+        "sources": [e.source for e in ordered],
+        "frames": [list(e.frames) for e in ordered],
         "grey": len(grey),
     }
     arrays = {
-        "rgb": np.stack([e.rgb for e in grey + colour]),
-        "boxes": np.stack([e.boxes for e in grey + colour]),
-        "homographies": np.stack([e.homographies for e in grey + colour]),
+        "rgb": np.stack([e.rgb for e in ordered]),
+        "boxes": np.stack([e.boxes for e in ordered]),
+        "homographies": np.stack([e.homographies for e in ordered]),
         "aux_grey": np.stack([e.aux for e in grey]) if grey else np.zeros((0, 2, 1, 1), np.uint8),
         "aux_colour": np.stack([e.aux for e in colour]) if colour else np.zeros((0, 2, 1, 1, 3), np.uint8),
     }

@@ -103,6 +103,12 @@ class PairSampler:
         self.net, self.config = net_config, config or SamplerConfig()
 
     @staticmethod
+    def nearby_pair(frames: np.ndarray, max_gap: int, rng: np.random.Generator) -> tuple[int, int]:
+        """A random template frame and a search frame at most `max_gap` frames from it."""
+        template = int(rng.choice(frames))
+        return template, int(rng.choice(frames[np.abs(frames - template) <= max_gap]))
+
+    @staticmethod
     def frames_of(sequence) -> np.ndarray:
         """The frames a pair can be drawn from (none without an X stream or an alignment truth)."""
         base = sequence.as_sequence() if hasattr(sequence, "as_sequence") else sequence
@@ -131,10 +137,7 @@ class PairSampler:
         if "pair" in base.extras:  # a packed entry: its template and search frame are fixed
             template_frame, search_frame = base.extras["pair"]
         else:
-            frames = self.frames_of(sequence)
-            template_frame = int(rng.choice(frames))
-            nearby = frames[np.abs(frames - template_frame) <= cfg.max_gap]
-            search_frame = int(rng.choice(nearby))
+            template_frame, search_frame = self.nearby_pair(self.frames_of(sequence), cfg.max_gap, rng)
         template_box, search_box = base.boxes_rgb[template_frame], base.boxes_rgb[search_frame]
         (true_template, true_search), stored_to_x = self.true_homographies(base, (template_frame, search_frame), rng)
         used = true_template @ self._perturbation(rng)
