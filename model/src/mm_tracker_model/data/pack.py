@@ -5,8 +5,9 @@ canvas around the search frame's target at the network's resolution, with room f
 the X frame (seen through the template frame's true X -> RGB map), the boxes and the exact X -> RGB map of each
 frame in canvas pixels; the template frame is kept around its target only. An entry reads back as a
 two-frame sequence with the same coordinates in both frames and its pair fixed, so `PairSampler` draws
-jittered, warped, flipped pairs from it exactly as from the source — without decoding a 1280x720 JPEG per step. A pack of a few hundred entries fits in tens of MiB, small enough to travel with the
-working tree to a GPU machine (README, "Training pack").
+jittered, warped, flipped pairs from it exactly as from the source — without decoding a 1280x720 JPEG per step.
+A pack of a few hundred entries fits in tens of MiB, small enough to travel with the working tree to a GPU
+machine (README, "Training pack").
 """
 
 from __future__ import annotations
