@@ -29,11 +29,16 @@ def test_default_model_follows_the_target_and_the_rig(folder, tmp_path):
     assert set(summary["experts"]) == {"stage_1", "stage_2", "stage_3"}
 
 
-def test_offline_runs_are_deterministic(folder, tmp_path):
+def test_offline_runs_are_deterministic_and_prefetching_changes_nothing(folder, tmp_path):
+    from mm_tracker_model.eval.offline import OfflineConfig
+
     job = EvalJob(run_dir=tmp_path, video=False)
     first = evaluate_one(EvalInput(folder, "synthetic"), job).predictions()
     second = evaluate_one(EvalInput(folder, "synthetic"), job).predictions()
+    inline = EvalJob(run_dir=tmp_path, video=False, offline=OfflineConfig(prefetch_messages=0))
+    third = evaluate_one(EvalInput(folder, "synthetic"), inline).predictions()
     np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(first, third)
 
 
 def test_initialisation_waits_for_the_first_pair_with_an_x_frame(folder, tmp_path):

@@ -10,6 +10,7 @@ import argparse
 import json
 import time
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +19,15 @@ from tqdm import tqdm
 
 from mm_tracker_model.accounting import account
 from mm_tracker_model.cli.common import run_cli
-from mm_tracker_model.data.toy import toy_sequence
+from mm_tracker_model.competing_load import CompetingLoad
+from mm_tracker_model.data.toy import toy_frames
 from mm_tracker_model.engine import EngineConfig, Tracker
 from mm_tracker_model.engine.tracker import PRECISIONS
 from mm_tracker_model.errors import EngineInputError
 from mm_tracker_model.io.checkpoint import load_net
 from mm_tracker_model.nn.tracker_net import build_net
 from mm_tracker_model.presets import preset_names
+from mm_tracker_model.profiling import op_calls_per_frame, profiler, top_ops
 
 WARMUP_FRAMES = 5
 
@@ -33,31 +36,63 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {f"p{q}": float(np.percentile(values, q)) for q in (50, 95, 99)}
 
 
-def benchmark(net: torch.nn.Module, config: EngineConfig, frames: int, seed: int = 0, progress: bool = True) -> dict:
-    sequence = toy_sequence(frames + WARMUP_FRAMES + 1, seed=seed)
+def parse_size(text: str) -> tuple[int, int]:
+    """'1920x1080' -> (1920, 1080)."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise EngineInputError(f"input size {text!r} is not WIDTHxHEIGHT, e.g. 1920x1080") from None
+    if width < 64 or height < 64:
+        raise EngineInputError(f"input size {text!r} too small: at least 64x64")
+    return width, height
+
+
+def x_size_for(rgb_size: tuple[int, int]) -> tuple[int, int]:
+    """The X camera of the generated rig: 0.8 of the RGB resolution, as the toy rig's default."""
+    return round(rgb_size[0] * 0.8), round(rgb_size[1] * 0.8)
+
+
+def benchmark(
+    net: torch.nn.Module,
+    config: EngineConfig,
+    frames: int,
+    seed: int = 0,
+    progress: bool = True,
+    input_size: tuple[int, int] = (320, 240),
+    profile_ops: int = 0,
+) -> dict:
+    """Tracks a generated sequence at `input_size`; FPS = measured frames / the time spent in `track`."""
+    sequence = toy_frames(frames + WARMUP_FRAMES + 1, input_size, x_size_for(input_size), seed=seed)
     tracker = Tracker(net, config)
-    first = sequence[0]
+    first = next(sequence)
     tracker.initialize(first.rgb, first.x, first.box, first.x_to_rgb)
     totals, phases, usage = [], {}, Counter()
-    measured = sequence[1:]
-    start, tocu_before = 0.0, (0, 0)
-    for index, frame in enumerate(tqdm(measured, desc="frames", disable=not progress, leave=False)):
-        if index == WARMUP_FRAMES:
-            start = time.perf_counter()
-            tocu_before = (tracker.stats.tocu_attempts, tracker.stats.tocu_accepted)
-        frame_start = time.perf_counter()
-        result = tracker.track(frame.rgb, frame.x)
-        if index < WARMUP_FRAMES:
-            continue
-        totals.append((time.perf_counter() - frame_start) * 1e3)
-        for phase, ms in result.timings_ms.items():
-            phases.setdefault(phase, []).append(ms)
-        usage.update(f"stage{k}.{name}" for k, name in enumerate(result.experts))
-    elapsed = time.perf_counter() - start
+    tocu_before = (0, 0)
+    recorder = profiler() if profile_ops else None
+    bar = tqdm(total=frames + WARMUP_FRAMES, desc="frames", disable=not progress, leave=False)
+    with ExitStack() as measuring:
+        for index, frame in enumerate(sequence):
+            bar.update()
+            if index == WARMUP_FRAMES:
+                tocu_before = (tracker.stats.tocu_attempts, tracker.stats.tocu_accepted)
+                if recorder is not None:
+                    measuring.enter_context(recorder)
+            frame_start = time.perf_counter()
+            result = tracker.track(frame.rgb, frame.x)
+            if index < WARMUP_FRAMES:
+                continue
+            totals.append((time.perf_counter() - frame_start) * 1e3)
+            for phase, ms in result.timings_ms.items():
+                phases.setdefault(phase, []).append(ms)
+            usage.update(f"stage{k}.{name}" for k, name in enumerate(result.experts))
+    bar.close()
+    elapsed = sum(totals) / 1e3
     macs = account(net).macs
     report = {
         "preset": net.config.name,
         "device": config.device,
+        "input_size": list(input_size),
+        "threads": torch.get_num_threads(),
         "precision": config.precision,
         "frames": frames,
         "tocu_every": config.tocu_every,
@@ -72,6 +107,11 @@ def benchmark(net: torch.nn.Module, config: EngineConfig, frames: int, seed: int
             "accepted": tracker.stats.tocu_accepted - tocu_before[1],
         },
     }
+    if recorder is not None:
+        report["profile"] = {
+            "op_calls_per_frame": op_calls_per_frame(recorder, frames),
+            "top_ops": [op.to_dict() for op in top_ops(recorder, frames, profile_ops)],
+        }
     if macs.alignment_stages:
         base = macs.without_experts()
         routed = [
@@ -96,8 +136,10 @@ def _routes_per_frame(usage: Counter, stages: int, frames: int) -> list[str]:
 
 
 def format_report(report: dict) -> str:
+    width, height = report["input_size"]
     lines = [
-        f"{report['preset']} on {report['device']} ({report['precision']}), {report['frames']} frames, "
+        f"{report['preset']} on {report['device']} ({report['precision']}, {report['threads']} threads), "
+        f"{report['frames']} frames of {width}x{height}{_load_text(report)}, "
         f"TOCU at most every {report['tocu_every']} frames above score {report['tocu_alpha']}",
         f"  FPS {report['fps']:.1f}   latency ms p50 {report['latency_ms']['p50']:.1f}  "
         f"p95 {report['latency_ms']['p95']:.1f}  p99 {report['latency_ms']['p99']:.1f}",
@@ -109,7 +151,21 @@ def format_report(report: dict) -> str:
     if report["experts"]:
         lines.append("  experts " + ", ".join(f"{k} {v}" for k, v in report["experts"].items()))
     lines.append(f"  TOCU attempts {report['tocu']['attempts']}, accepted {report['tocu']['accepted']}")
+    if "profile" in report:
+        profile = report["profile"]
+        lines.append(f"  profile: {profile['op_calls_per_frame']:.0f} operator calls per frame (nested included)")
+        lines.append(f"  {'operator':<36} {'calls/frame':>11} {'self ms/frame':>13} {'share':>6}")
+        for op in profile["top_ops"]:
+            lines.append(
+                f"  {op['name'][:36]:<36} {op['calls_per_frame']:>11.1f} {op['self_ms_per_frame']:>13.2f} "
+                f"{100 * op['share']:>5.1f}%"
+            )
     return "\n".join(lines)
+
+
+def _load_text(report: dict) -> str:
+    load = report.get("competing_load", 0)
+    return f" with {load} competing busy processes" if load else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tocu-alpha", type=float, default=0.5, help="score above which TOCU runs (0 forces it, to time its cost)"
     )
+    parser.add_argument("--input-size", default="320x240", help="RGB frames WIDTHxHEIGHT (X: 0.8 of it)")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--load", type=int, default=0, help="busy processes competing for the CPU meanwhile")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="also list the N costliest operators")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -131,12 +191,24 @@ def main(argv: list[str] | None = None) -> int:
             raise EngineInputError(f"device {args.device!r} requested but CUDA is not available here")
         if args.frames < 1:
             raise EngineInputError(f"--frames must be >= 1, got {args.frames}")
+        if args.load < 0 or (args.threads is not None and args.threads < 1):
+            raise EngineInputError("--load must be >= 0 and --threads >= 1")
+        input_size = parse_size(args.input_size)
         torch.manual_seed(0)
         net = load_net(args.checkpoint, args.preset) if args.checkpoint else build_net(args.preset)
         config = EngineConfig(
             device=args.device, precision=args.precision, tocu_every=args.tocu_every, tocu_alpha=args.tocu_alpha
         )
-        report = benchmark(net, config, args.frames, progress=not args.json)
+        threads = torch.get_num_threads()
+        try:
+            torch.set_num_threads(args.threads or threads)
+            with CompetingLoad(args.load):
+                report = benchmark(
+                    net, config, args.frames, progress=not args.json, input_size=input_size, profile_ops=args.profile
+                )
+        finally:
+            torch.set_num_threads(threads)  # the caller's (a test run, a script) is left as it was
+        report["competing_load"] = args.load
         print(json.dumps(report, indent=2) if args.json else format_report(report))
         return 0
 

@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, help="RUN_DIR (default: runs/eval-<time>)")
     parser.add_argument("--json", type=Path, help="also write the metrics JSON here ('-': standard output)")
     parser.add_argument("--workers", type=int, default=1, help="sequences evaluated in parallel processes")
+    parser.add_argument(
+        "--prefetch", type=int, default=8, help="messages decoded ahead in a background thread (0: inline)"
+    )
     parser.add_argument("--shard", help="i/n: evaluate every n-th input from i (split across machines)")
     parser.add_argument("--no-video", action="store_true", help="skip the annotated MP4s")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -206,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint=args.checkpoint,
             live=args.live,
             video=not args.no_video,
-            offline=OfflineConfig(engine=engine, stream=StreamConfig(rgb_only=args.rgb_only)),
+            offline=OfflineConfig(
+                engine=engine, stream=StreamConfig(rgb_only=args.rgb_only), prefetch_messages=args.prefetch
+            ),
             live_config=LiveConfig(
                 rate=args.live_rate,
                 device=args.device,

@@ -5,6 +5,7 @@ Enough for engine tests and benchmarks; the full synthetic data set is a separat
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -31,13 +32,19 @@ def rig_homography(frame: int, x_size: tuple[int, int], rgb_size: tuple[int, int
     return np.array([[sx * 1.02, 0.0, tx], [0.0, sy * 1.02, ty], [0.0, 0.0, 1.0]])
 
 
-def toy_sequence(
+def toy_sequence(*args, **kwargs) -> list[ToyFrame]:
+    """All the frames of `toy_frames(*args, **kwargs)` at once."""
+    return list(toy_frames(*args, **kwargs))
+
+
+def toy_frames(
     frames: int = 30,
     rgb_size: tuple[int, int] = (320, 240),
     x_size: tuple[int, int] = (256, 192),
     drift_px: float = 8.0,
     seed: int = 0,
-) -> list[ToyFrame]:
+) -> Iterator[ToyFrame]:
+    """The frames of `toy_sequence`, made one at a time (a long 1080p sequence does not fit in memory at once)."""
     rng = np.random.default_rng(seed)
     width, height = rgb_size
     noise = rng.normal(0, 1, size=(height // 8, width // 8, 3)).astype(np.float32)
@@ -45,7 +52,6 @@ def toy_sequence(
     background = np.clip(110 + 35 * background, 0, 255).astype(np.uint8)
     thermal_background = np.clip(60 + 10 * background[..., 1:2].astype(np.float32) / 255, 0, 255)
     texture = rng.integers(150, 255, size=(16, 16, 3), dtype=np.uint8)
-    sequence = []
     for t in range(frames):
         w, h = 48 + 8 * np.sin(t / 20.0), 36 + 6 * np.cos(t / 25.0)
         cx = width / 2 + 0.3 * width * np.sin(t / 30.0)
@@ -59,5 +65,4 @@ def toy_sequence(
         thermal = np.clip(thermal + rng.normal(0, 3, thermal.shape), 0, 255).astype(np.uint8)
         x_to_rgb = rig_homography(t, x_size, rgb_size, drift_px, rng)
         x_image = warp_image(thermal, np.linalg.inv(x_to_rgb), *x_size)
-        sequence.append(ToyFrame(rgb, x_image, box, map_box(box, np.linalg.inv(x_to_rgb)), x_to_rgb))
-    return sequence
+        yield ToyFrame(rgb, x_image, box, map_box(box, np.linalg.inv(x_to_rgb)), x_to_rgb)

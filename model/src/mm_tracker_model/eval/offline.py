@@ -25,6 +25,7 @@ from mm_tracker_model.engine.stream import StreamConfig, StreamTracker
 from mm_tracker_model.engine.tracker import TrackState
 from mm_tracker_model.eval.runs import FrameOutput, SequenceRun
 from mm_tracker_model.geometry.boxes import is_valid_box
+from mm_tracker_model.prefetch import prefetched
 from mm_tracker_model.streams.sync_policy import SyncedPair, SyncPolicy
 
 
@@ -36,6 +37,8 @@ class OfflineConfig:
     sync_queue: int = 10
     calibration: np.ndarray | None = None
     true_calibration: bool = True  # start from the true homography of the first frame when the input has one
+    # Messages read, decoded (and pseudo-X made) this many ahead in a background thread; 0: inline.
+    prefetch_messages: int = 8
 
 
 class OfflineRunner:
@@ -98,7 +101,7 @@ def run_offline(
     runner = OfflineRunner(net, run, config)
     start = time.perf_counter()
     with torch.inference_mode():
-        for name, msg in messages:
+        for name, msg in prefetched(messages, config.prefetch_messages):
             runner.feed(name, msg)
     run.wall_s = time.perf_counter() - start
     return runner.finish()

@@ -9,9 +9,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import queue
-import threading
-from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +35,7 @@ from mm_tracker_model.eval.report import summarise
 from mm_tracker_model.io.checkpoint import load_checkpoint, load_net, load_state, read_torch_file, save_checkpoint
 from mm_tracker_model.losses import LossWeights, alignment_loss, mask_loss, tracking_loss
 from mm_tracker_model.nn.tracker_net import TrackerNet, build_net
+from mm_tracker_model.prefetch import Prefetcher
 from mm_tracker_model.presets import get_preset
 from mm_tracker_model.train.config import RealRGBData, TrainConfig, TrainConfigError
 
@@ -158,43 +156,6 @@ def parameter_groups(net: TrackerNet, lr: float, multipliers: dict[str, float]) 
     return [{"params": params, "lr": lr * factor} for factor, params in groups.items() if factor > 0]
 
 
-class BatchPrefetcher:
-    """Samples the next batches in a background thread, so decoding and cropping overlap the network's compute.
-
-    One producer draws from the generator in order, so the batches are those of inline sampling.
-    """
-
-    def __init__(self, make: Callable[[], dict], depth: int) -> None:
-        self._make, self._queue, self._stop = make, queue.Queue(maxsize=max(1, depth)), threading.Event()
-        self._thread = threading.Thread(target=self._run, name="batch-prefetch", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                item = self._make()
-            except BaseException as exc:  # handed to the training loop, which raises it
-                item = exc
-            while not self._stop.is_set():
-                try:
-                    self._queue.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-            if isinstance(item, BaseException):
-                return
-
-    def next(self) -> dict:
-        item = self._queue.get()
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def held_out_sampler(config: TrainConfig, net: TrackerNet) -> PairSampler | None:
     """Pairs from the held-out still pairs (never trained on), sampled like training, for validation."""
     pairs = config.still_pairs
@@ -274,7 +235,7 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
     def make_batch() -> dict:
         return collate([sampler.sample(rng) for _ in range(config.batch_size)])
 
-    batches = BatchPrefetcher(make_batch, config.prefetch_batches) if config.prefetch_batches else None
+    batches = Prefetcher(make_batch, config.prefetch_batches, "batch-prefetch") if config.prefetch_batches else None
     step = start_epoch * steps_per_epoch
     try:
         for epoch in range(start_epoch + 1, config.epochs + 1):

@@ -2,7 +2,8 @@
 
 Publishes a generated RGB (640x480, 30 Hz) + 16-bit thermal (640x512, 9 Hz) stream, starts the node as its
 own process, and measures the targets it publishes: rate, and latency = arrival time - RGB stamp (one
-machine, one clock). `ros2 run mm_tracker node_bench -- --seconds 20 [--json]`.
+machine, one clock), and the node's resident memory when measuring starts and when it ends: a soak run
+(`--seconds 600`) shows whether memory stays flat. `ros2 run mm_tracker node_bench -- --seconds 20 [--json]`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,15 @@ from mm_tracker_model.executables import ros_executable
 from mm_tracker_model.streams.image_msgs import array_to_image_fields
 from mm_tracker_model.topics import NODE
 from mm_tracker_msgs.msg import TrackedTarget
+
+
+def resident_mib(pid: int) -> float:
+    """Resident set size of a process (Linux /proc), MiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"process {pid} reports no VmRSS")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,11 +83,13 @@ def main(argv: list[str] | None = None) -> int:
             rclpy.spin_once(node, timeout_sec=0.2)
         warmup_end = time.monotonic() + 5.0
         start, sent, next_aux, index = time.monotonic(), 0, 0.0, 0
+        rss_start = resident_mib(process.pid)  # replaced when measuring starts
         measured_from = None
         while True:
             now = time.monotonic()
             if now >= warmup_end and measured_from is None:
                 measured_from, latencies[:] = now, []
+                rss_start = resident_mib(process.pid)
             if measured_from is not None and now - measured_from >= args.seconds:
                 break
             stamp = node.get_clock().now().to_msg()
@@ -103,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             "fps": len(latencies) / args.seconds,
             "latency_ms": {f"p{q}": float(np.percentile(latencies, q)) for q in (50, 95, 99)} if latencies else {},
             "targets": len(latencies),
+            "rss_mib": {"start": rss_start, "end": (rss_end := resident_mib(process.pid))},
+            "rss_change": rss_end / rss_start - 1.0,
         }
     finally:
         process.send_signal(signal.SIGINT)
@@ -120,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{report['preset']} on {report['device']}: {report['fps']:.1f} FPS through the node "
             f"(RGB {args.rgb_hz:g} Hz 640x480, thermal {args.aux_hz:g} Hz 640x512 16UC1), latency ms "
             f"p50 {lat.get('p50', float('nan')):.1f} p95 {lat.get('p95', float('nan')):.1f} "
-            f"p99 {lat.get('p99', float('nan')):.1f}"
+            f"p99 {lat.get('p99', float('nan')):.1f}; node resident memory {report['rss_mib']['start']:.0f} -> "
+            f"{report['rss_mib']['end']:.0f} MiB ({100 * report['rss_change']:+.1f} %)"
         )
     return 0
 

@@ -1,0 +1,34 @@
+"""node_bench end to end: the real node over Fast DDS on loopback, its rate, latency and resident memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from mm_tracker_model.errors import MMTrackerError
+from mm_tracker_model.executables import ros_executable
+
+pytestmark = pytest.mark.integration
+
+try:
+    NODE_BENCH = ros_executable("node_bench")
+except MMTrackerError as exc:
+    pytest.skip(str(exc), allow_module_level=True)
+
+
+def test_node_bench_reports_targets_latency_and_memory():
+    domain = (int(os.environ.get("ROS_DOMAIN_ID", "0")) + 60) % 100 + 1
+    env = {**os.environ, "ROS_DOMAIN_ID": str(domain), "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
+    done = subprocess.run(
+        [str(NODE_BENCH), "--seconds", "4", "--json"], env=env, capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout[done.stdout.index("{") :])
+    assert report["targets"] > 0 and report["fps"] == pytest.approx(report["targets"] / 4)
+    assert report["latency_ms"]["p50"] <= report["latency_ms"]["p95"] <= report["latency_ms"]["p99"]
+    rss = report["rss_mib"]
+    assert 50 < rss["start"] < 8192 and 50 < rss["end"] < 8192  # a Python process with torch and a model
+    assert report["rss_change"] == pytest.approx(rss["end"] / rss["start"] - 1)
