@@ -61,6 +61,26 @@ def test_the_tree_and_one_training_pack_travel_within_64_mib():
 
     if not (REPO / ".git").exists():
         pytest.skip("not a git checkout: the tracked files cannot be listed")
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
-    tracked = sum((REPO / name).stat().st_size for name in listed.decode().split("\0") if (REPO / name).is_file())
+    tracked = _tracked_bytes()
     assert tracked / 2**20 + PACK_BUDGET_MIB <= 64.0, f"tracked files {tracked / 2**20:.1f} MiB"
+
+
+GPU_WHEELS_MIB = 16  # tools/gpu_wheels.sh: 14 MB measured
+GPU_PACK_MIB = 12  # the pack tools/gpu_job.sh is given: mm-tracker-pack --max-mib 12
+
+
+def test_the_gpu_job_carry_fits_beside_the_tree():
+    """tools/gpu_job.sh travels with the tree, its wheels (.whl/) and a pack of GPU_PACK_MIB: 64 MiB in all."""
+    import pytest
+
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout: the tracked files cannot be listed")
+    tracked = _tracked_bytes()
+    assert tracked / 2**20 + GPU_WHEELS_MIB + GPU_PACK_MIB <= 64.0, f"tracked files {tracked / 2**20:.1f} MiB"
+    wheels = sum(p.stat().st_size for p in (REPO / ".whl").glob("*.whl"))
+    assert wheels / 2**20 <= GPU_WHEELS_MIB, f".whl/ holds {wheels / 2**20:.1f} MiB"
+
+
+def _tracked_bytes() -> int:
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    return sum((REPO / name).stat().st_size for name in listed.decode().split("\0") if (REPO / name).is_file())
