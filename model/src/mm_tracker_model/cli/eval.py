@@ -21,6 +21,8 @@ from mm_tracker_model.bags.topics import BagTopics
 from mm_tracker_model.bags.write import BagOptions
 from mm_tracker_model.cli.common import run_cli
 from mm_tracker_model.data.readers import READERS, read_sequence
+from mm_tracker_model.data.sources import STILL_PAIRS_FORMAT
+from mm_tracker_model.data.still_pairs import held_out_pairs
 from mm_tracker_model.engine import EngineConfig
 from mm_tracker_model.engine.stream import StreamConfig
 from mm_tracker_model.errors import MMTrackerError
@@ -66,7 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also: crop-level corner error after each stage on the held-out pairs of this RoadScene-layout folder",
     )
     compare.add_argument("--pairs-samples", type=int, default=96, help="pairs sampled for --stage-pairs")
-    parser.add_argument("--format", choices=sorted(READERS), help="dataset layout of --sequence/--dataset")
+    parser.add_argument(
+        "--format",
+        choices=sorted([*READERS, STILL_PAIRS_FORMAT]),
+        help="dataset layout of --sequence/--dataset; still_pairs: --dataset ROOT of registered RGB-thermal stills, "
+        "its held-out pairs (every 5th by name) under synthetic camera motion",
+    )
     parser.add_argument("--pseudo-aux", choices=MODALITIES, help="synthesise X for RGB-only formats")
     parser.add_argument("--misalign", help="warp X by a known drifting homography: 'default' or key=value,...")
     parser.add_argument("--modality", choices=MODALITIES, help="X modality of bags without metadata")
@@ -112,7 +119,10 @@ def collect_inputs(args: argparse.Namespace) -> list[EvalInput]:
     if args.dataset:
         if not args.dataset.is_dir():
             raise MMTrackerError(f"--dataset {str(args.dataset)!r} is not a folder")
-        folders = sorted(p for p in args.dataset.iterdir() if p.is_dir())
+        if args.format == STILL_PAIRS_FORMAT:
+            folders = held_out_pairs(args.dataset)
+        else:
+            folders = sorted(p for p in args.dataset.iterdir() if p.is_dir())
     else:
         folders = args.sequence
     return [EvalInput(f, args.format, args.pseudo_aux, args.misalign, bag_options, topics) for f in folders]

@@ -22,6 +22,9 @@ from mm_tracker_model.data.sequence import Sequence, SequenceError
 from mm_tracker_model.geometry.boxes import map_box
 from mm_tracker_model.geometry.crops import warp_image
 
+# Evaluation input: ROOT/NAME of a registered still pair (data/still_pairs.py) under synthetic camera motion.
+STILL_PAIRS_FORMAT = "still_pairs"
+
 
 @dataclass(frozen=True)
 class MisalignSpec:
@@ -111,7 +114,12 @@ def open_sequence(
     folder: str | Path, format: str, pseudo_aux: str | None = None, misalign: str | None = None
 ) -> Sequence:
     """A dataset sequence ready for evaluation; `load_rgb`/`load_aux` give the frames that will be streamed."""
-    sequence = read_sequence(folder, format)
+    if format == STILL_PAIRS_FORMAT:
+        from mm_tracker_model.data.still_pairs import EVAL_FRAMES, still_pair_sequence  # it builds on this module
+
+        sequence = still_pair_sequence(Path(folder).parent, Path(folder).name, EVAL_FRAMES)
+    else:
+        sequence = read_sequence(folder, format)
     spec = MisalignSpec.parse(misalign) if misalign is not None else None
     if sequence.aux_frames is None:
         if pseudo_aux is None:

@@ -19,6 +19,7 @@ from mm_tracker_model.geometry.boxes import map_box
 from mm_tracker_model.geometry.crops import warp_image
 
 HELD_OUT_EVERY = 5  # every 5th pair by sorted name is held out
+EVAL_FRAMES = 20  # frames of each pair's sequence in evaluation (`mm-tracker-eval --format still_pairs`)
 
 
 def pair_names(root: str | Path) -> list[str]:
@@ -38,6 +39,11 @@ def pair_names(root: str | Path) -> list[str]:
 def split_names(root: str | Path, held_out: bool) -> list[str]:
     """The training (held_out=False) or held-out (True) pairs: every 5th name by sorted order is held out."""
     return [n for i, n in enumerate(pair_names(root)) if (i % HELD_OUT_EVERY == 0) == held_out]
+
+
+def held_out_pairs(root: str | Path) -> list[Path]:
+    """ROOT/NAME of each held-out pair: the inputs of `mm-tracker-eval --dataset ROOT --format still_pairs`."""
+    return [Path(root) / name for name in split_names(root, held_out=True)]
 
 
 def _structured_box(infrared: np.ndarray, rng: np.random.Generator, candidates: int = 12) -> np.ndarray:
