@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from mm_tracker_model.accounting import account
-from mm_tracker_model.cli.common import run_cli
+from mm_tracker_model.cli.common import parse_size, run_cli
 from mm_tracker_model.competing_load import CompetingLoad
 from mm_tracker_model.data.toy import toy_frames
 from mm_tracker_model.engine import EngineConfig, Tracker
@@ -34,17 +34,6 @@ WARMUP_FRAMES = 5
 
 def percentiles(values: list[float]) -> dict[str, float]:
     return {f"p{q}": float(np.percentile(values, q)) for q in (50, 95, 99)}
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """'1920x1080' -> (1920, 1080)."""
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise EngineInputError(f"input size {text!r} is not WIDTHxHEIGHT, e.g. 1920x1080") from None
-    if width < 64 or height < 64:
-        raise EngineInputError(f"input size {text!r} too small: at least 64x64")
-    return width, height
 
 
 def x_size_for(rgb_size: tuple[int, int]) -> tuple[int, int]:
@@ -193,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
             raise EngineInputError(f"--frames must be >= 1, got {args.frames}")
         if args.load < 0 or (args.threads is not None and args.threads < 1):
             raise EngineInputError("--load must be >= 0 and --threads >= 1")
-        input_size = parse_size(args.input_size)
+        try:
+            input_size = parse_size(args.input_size, minimum=64)  # the generated target is 48x36 px
+        except ValueError as exc:
+            raise EngineInputError(f"--input-size: {exc}") from None
         torch.manual_seed(0)
         net = load_net(args.checkpoint, args.preset) if args.checkpoint else build_net(args.preset)
         config = EngineConfig(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mm_tracker_model.cli.common import run_cli
+from mm_tracker_model.cli.common import parse_size, run_cli
 from mm_tracker_model.data.synthetic import SynthConfig, generate
 from mm_tracker_model.errors import MMTrackerError
 from mm_tracker_model.modalities import MODALITIES
@@ -16,12 +16,9 @@ from mm_tracker_model.modalities import MODALITIES
 
 def _size(text: str) -> tuple[int, int]:
     try:
-        width, height = (int(v) for v in text.lower().split("x"))
+        return parse_size(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"size {text!r}: expected WIDTHxHEIGHT, e.g. 640x480") from exc
-    if width < 32 or height < 32:
-        raise argparse.ArgumentTypeError(f"size {text!r}: at least 32x32")
-    return width, height
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
