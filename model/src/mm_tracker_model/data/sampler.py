@@ -9,17 +9,18 @@ perturbed), so the residual to learn is the drift and the perturbation — as at
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from mm_tracker_model.data.augment import Appearance, AppearanceConfig
 from mm_tracker_model.data.sequence import Sequence
 from mm_tracker_model.engine.crops import normalise
 from mm_tracker_model.engine.preprocess import aux_to_rgb, colour_to_rgb, thermal_to_rgb
 from mm_tracker_model.geometry import homography as hg
 from mm_tracker_model.geometry.boxes import map_box
-from mm_tracker_model.geometry.crops import CropTransform, warp_into_crop
+from mm_tracker_model.geometry.crops import CropTransform, warp_image, warp_into_crop
 from mm_tracker_model.presets import NetConfig
 
 FLIP = np.diag([-1.0, 1.0, 1.0])  # horizontal flip in centred normalised crop units
@@ -41,8 +42,12 @@ class SamplerConfig:
     warp_scale: float = 1.0
     warp_rotation_deg: float = 0.0
     warp_perspective: float = 0.0
+    # Colour, grayscale, blur, occluders, distractors (data/augment.py); a YAML mapping becomes the dataclass.
+    appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
 
     def __post_init__(self) -> None:
+        if isinstance(self.appearance, dict):
+            object.__setattr__(self, "appearance", AppearanceConfig(**self.appearance))
         if not (0 <= self.warp_shift <= 0.5 and 1 <= self.warp_scale <= 2 and 0 <= self.warp_rotation_deg <= 45):
             raise ValueError("sampler warp: shift in [0, 0.5], scale in [1, 2], rotation in [0, 45] degrees")
         if not 0 <= self.warp_perspective <= 0.1:
@@ -101,6 +106,7 @@ class PairSampler:
         if not self.sequences:
             raise ValueError("no sequence with an X stream, an alignment truth and two annotated frames")
         self.net, self.config = net_config, config or SamplerConfig()
+        self.appearance = Appearance(self.config.appearance)
 
     @staticmethod
     def nearby_pair(frames: np.ndarray, max_gap: int, rng: np.random.Generator) -> tuple[int, int]:
@@ -170,6 +176,8 @@ class PairSampler:
             box_px = np.array([size - box_px[0] - box_px[2], *box_px[1:]])
             box_x_px = np.array([size - box_x_px[0] - box_x_px[2], *box_x_px[1:]])
         template, search = self._brightness(template, rng), self._brightness(search, rng)
+        distractor = self._distractor(sequence, box_px, rng) if self.appearance.wants_distractor else None
+        template, search = self.appearance(template, search, box_px, rng, distractor)
         grid = net.search_grid
         masks = np.stack([box_mask(box_px, size, grid), box_mask(box_x_px, size, grid)])
         return Sample(
@@ -179,6 +187,24 @@ class PairSampler:
             homography=torch.from_numpy(truth).float(),
             masks=torch.from_numpy(masks),
         )
+
+    def _distractor(self, current, box_px: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """(6, h, w) uint8: the target of a random frame of another sequence than `current` (where there is
+        one), RGB and X, at about the size of the search crop's target."""
+        choices = [s for s in self.sequences if s is not current] or self.sequences
+        sequence = choices[rng.integers(len(choices))]
+        base = sequence.as_sequence() if hasattr(sequence, "as_sequence") else sequence
+        frame = int(rng.choice(self.frames_of(sequence)))
+        x, y, w, h = base.boxes_rgb[frame]
+        scale = rng.uniform(0.7, 1.3)
+        width = int(np.clip(box_px[2] * scale, 4, self.net.search_size // 2))
+        height = int(np.clip(box_px[3] * scale, 4, self.net.search_size // 2))
+        to_patch = np.array([[width / w, 0, -x * width / w], [0, height / h, -y * height / h], [0, 0, 1.0]])
+        (x_to_rgb, _), stored_to_x = self.true_homographies(base, (frame, frame), rng)
+        rgb = warp_image(sequence.load_rgb(frame), to_patch, width, height)
+        aux = aux_as_rgb(sequence.load_aux(frame), base.modality)
+        x_patch = warp_image(aux, to_patch @ x_to_rgb @ stored_to_x, width, height)
+        return np.concatenate([rgb, x_patch], axis=2).transpose(2, 0, 1)
 
     def _perturbation(self, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
         cfg = self.config
