@@ -24,3 +24,15 @@ def write_rgbt234(folder: Path, frames: int = 3, size: tuple[int, int] = (80, 60
     for name in ("visible.txt", "infrared.txt"):
         (folder / name).write_text("\n".join(rows) + "\n")
     return folder
+
+
+def write_still_pairs(root: Path, count: int = 7, size: tuple[int, int] = (160, 120)) -> Path:
+    """RoadScene layout: visible/ and infrared/ stills of the same smooth random scene, named alike."""
+    (root / "visible").mkdir(parents=True)
+    (root / "infrared").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        base = cv2.resize(rng.integers(0, 255, (12, 16), dtype=np.uint8), size, interpolation=cv2.INTER_CUBIC)
+        cv2.imwrite(str(root / "visible" / f"{i:03d}.png"), np.dstack([base, base // 2, 255 - base]))
+        cv2.imwrite(str(root / "infrared" / f"{i:03d}.png"), 255 - base)
+    return root

@@ -5,6 +5,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+from support.fake_datasets import write_still_pairs
 
 from mm_tracker_model.data.sequence import SequenceError
 from mm_tracker_model.data.sources import STILL_PAIRS_FORMAT, open_sequence
@@ -18,19 +19,8 @@ from mm_tracker_model.data.still_pairs import (
 )
 
 
-def _write_pairs(root, count=7, size=(160, 120)):
-    (root / "visible").mkdir(parents=True)
-    (root / "infrared").mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(count):
-        base = cv2.resize(rng.integers(0, 255, (12, 16), dtype=np.uint8), size, interpolation=cv2.INTER_CUBIC)
-        cv2.imwrite(str(root / "visible" / f"{i:03d}.png"), np.dstack([base, base // 2, 255 - base]))
-        cv2.imwrite(str(root / "infrared" / f"{i:03d}.png"), 255 - base)
-    return root
-
-
 def test_split_is_fixed_by_name_and_disjoint(tmp_path):
-    root = _write_pairs(tmp_path / "rs")
+    root = write_still_pairs(tmp_path / "rs")
     (root / "visible" / "only_visible.png").write_bytes((root / "visible" / "000.png").read_bytes())
     names = pair_names(root)
     assert names == [f"{i:03d}.png" for i in range(7)]  # a name in one folder only is not a pair
@@ -40,7 +30,7 @@ def test_split_is_fixed_by_name_and_disjoint(tmp_path):
 
 
 def test_sequence_boxes_follow_the_camera_motion(tmp_path):
-    root = _write_pairs(tmp_path / "rs")
+    root = write_still_pairs(tmp_path / "rs")
     sequence = still_pair_sequence(root, "001.png", frames=6, seed=0)
     assert len(sequence) == 6 and sequence.registered and sequence.modality == "thermal"
     assert sequence.load_aux(0).shape[:2] == (120, 160)
@@ -60,14 +50,14 @@ def test_sequence_boxes_follow_the_camera_motion(tmp_path):
 def test_bad_folders_are_refused_with_the_reason(tmp_path):
     with pytest.raises(SequenceError, match="missing folder"):
         pair_names(tmp_path)
-    root = _write_pairs(tmp_path / "rs")
+    root = write_still_pairs(tmp_path / "rs")
     cv2.imwrite(str(root / "infrared" / "002.png"), np.zeros((60, 80), np.uint8))
     with pytest.raises(SequenceError, match="differ"):
         still_pair_sequence(root, "002.png")
 
 
 def test_evaluation_format_opens_a_pair_with_optional_misalignment(tmp_path):
-    root = _write_pairs(tmp_path / "rs")
+    root = write_still_pairs(tmp_path / "rs")
     sequence = open_sequence(root / "000.png", STILL_PAIRS_FORMAT)
     assert len(sequence) == EVAL_FRAMES
     misaligned = open_sequence(root / "000.png", STILL_PAIRS_FORMAT, misalign="seed=1")
@@ -77,7 +67,7 @@ def test_evaluation_format_opens_a_pair_with_optional_misalignment(tmp_path):
 def test_eval_cli_runs_the_held_out_pairs(tmp_path):
     from mm_tracker_model.cli.eval import main
 
-    root = _write_pairs(tmp_path / "rs", count=6)
+    root = write_still_pairs(tmp_path / "rs", count=6)
     out = tmp_path / "out"
     argv = ["--dataset", str(root), "--format", STILL_PAIRS_FORMAT, "--out", str(out), "--no-video", "--quiet"]
     assert main([*argv, "--json", str(tmp_path / "m.json")]) == 0

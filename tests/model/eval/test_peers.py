@@ -75,3 +75,20 @@ def test_the_command_writes_results_and_ground_truth_and_prints_scores(tmp_path,
     assert (tmp_path / "o" / "mil" / "seq.txt").is_file() and (tmp_path / "o" / "gt" / "seq.txt").is_file()
     assert capsys.readouterr().out.splitlines()[1].startswith("mil")
     assert peers_cli.main([*args[:-4], "--trackers", "csrt,foo", "--out", str(tmp_path / "o")]) == 2
+
+
+def test_the_command_runs_on_held_out_still_pairs_like_mm_tracker_eval(tmp_path, capsys):
+    import json
+
+    from support.fake_datasets import write_still_pairs
+
+    from mm_tracker_model.data.still_pairs import EVAL_FRAMES, held_out_pairs
+
+    root = write_still_pairs(tmp_path / "rs", count=6)
+    out = tmp_path / "o"
+    argv = ["--dataset", str(root), "--format", "still_pairs", "--trackers", "kcf", "--out", str(out)]
+    assert peers_cli.main([*argv, "--quiet", "--json", str(tmp_path / "t.json")]) == 0
+    names = sorted(p.name for p in (out / "gt").iterdir())
+    assert len(names) == len(held_out_pairs(root)) == 2
+    assert all(len(np.loadtxt(out / "kcf" / n, delimiter=",")) == EVAL_FRAMES for n in names)
+    assert 0 <= json.loads((tmp_path / "t.json").read_text())["kcf"]["sr"] <= 1

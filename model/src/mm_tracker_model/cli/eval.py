@@ -21,8 +21,7 @@ from mm_tracker_model.bags.topics import BagTopics
 from mm_tracker_model.bags.write import BagOptions
 from mm_tracker_model.cli.common import run_cli
 from mm_tracker_model.data.readers import READERS, read_sequence
-from mm_tracker_model.data.sources import STILL_PAIRS_FORMAT
-from mm_tracker_model.data.still_pairs import held_out_pairs
+from mm_tracker_model.data.sources import STILL_PAIRS_FORMAT, dataset_folders
 from mm_tracker_model.engine import EngineConfig
 from mm_tracker_model.engine.stream import StreamConfig
 from mm_tracker_model.errors import MMTrackerError
@@ -116,15 +115,7 @@ def collect_inputs(args: argparse.Namespace) -> list[EvalInput]:
         return [EvalInput(path, topics=topics, modality=args.modality) for path in args.bag]
     if args.format is None:
         raise MMTrackerError("--sequence/--dataset need --format (one of: " + ", ".join(sorted(READERS)) + ")")
-    if args.dataset:
-        if not args.dataset.is_dir():
-            raise MMTrackerError(f"--dataset {str(args.dataset)!r} is not a folder")
-        if args.format == STILL_PAIRS_FORMAT:
-            folders = held_out_pairs(args.dataset)
-        else:
-            folders = sorted(p for p in args.dataset.iterdir() if p.is_dir())
-    else:
-        folders = args.sequence
+    folders = dataset_folders(args.dataset, args.format) if args.dataset else args.sequence
     return [EvalInput(f, args.format, args.pseudo_aux, args.misalign, bag_options, topics) for f in folders]
 
 

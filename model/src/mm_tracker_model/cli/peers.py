@@ -14,7 +14,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from mm_tracker_model.cli.common import run_cli
-from mm_tracker_model.data.readers import READERS, read_sequence
+from mm_tracker_model.data.readers import READERS
+from mm_tracker_model.data.sources import STILL_PAIRS_FORMAT, dataset_folders, read_input_sequence
 from mm_tracker_model.errors import MMTrackerError
 from mm_tracker_model.eval.peers import PEERS, run_peer, write_ground_truth, write_results
 from mm_tracker_model.eval.toolkits import evaluate_folders
@@ -25,7 +26,13 @@ def _parser() -> argparse.ArgumentParser:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--sequence", type=Path, nargs="+", help="sequence folder(s) of --format")
     source.add_argument("--dataset", type=Path, help="a folder of sequence folders of --format")
-    parser.add_argument("--format", required=True, choices=sorted(READERS))
+    parser.add_argument(
+        "--format",
+        required=True,
+        choices=sorted([*READERS, STILL_PAIRS_FORMAT]),
+        help="dataset layout; still_pairs: --dataset ROOT of registered RGB-thermal stills, its held-out pairs "
+        "under the synthetic camera motion mm-tracker-eval uses",
+    )
     parser.add_argument("--trackers", default=",".join(PEERS), help=f"comma-separated, of: {', '.join(PEERS)}")
     parser.add_argument("--nano-models", type=Path, help="folder with NanoTrack's ONNX files (for nano)")
     parser.add_argument("--out", type=Path, required=True)
@@ -42,10 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         unknown = sorted(set(trackers) - set(PEERS))
         if unknown:
             raise MMTrackerError(f"--trackers {unknown} unknown; known: {', '.join(PEERS)}")
-        if args.dataset is not None and not args.dataset.is_dir():
-            raise MMTrackerError(f"--dataset {str(args.dataset)!r} is not a folder")
-        folders = args.sequence or sorted(p for p in args.dataset.iterdir() if p.is_dir())
-        sequences = [read_sequence(folder, args.format) for folder in folders]
+        folders = args.sequence or dataset_folders(args.dataset, args.format)
+        sequences = [read_input_sequence(folder, args.format) for folder in folders]
         for sequence in sequences:
             write_ground_truth(args.out, sequence)
         table = {}

@@ -110,16 +110,31 @@ class MisalignedSequence:
         return warp_image(self.base.load_aux(index), np.linalg.inv(self.warps[index]), width, height)
 
 
+def read_input_sequence(folder: str | Path, format: str) -> Sequence:
+    """A sequence as stored: a reader's layout, or a still pair (ROOT/NAME) under its synthetic camera motion."""
+    if format == STILL_PAIRS_FORMAT:
+        from mm_tracker_model.data.still_pairs import EVAL_FRAMES, still_pair_sequence  # it builds on this module
+
+        return still_pair_sequence(Path(folder).parent, Path(folder).name, EVAL_FRAMES)
+    return read_sequence(folder, format)
+
+
+def dataset_folders(root: Path, format: str) -> list[Path]:
+    """The sequences of a dataset folder: its sub-folders, or for still pairs the held-out pairs (ROOT/NAME)."""
+    if not root.is_dir():
+        raise SequenceError(f"--dataset {str(root)!r} is not a folder")
+    if format == STILL_PAIRS_FORMAT:
+        from mm_tracker_model.data.still_pairs import held_out_pairs
+
+        return held_out_pairs(root)
+    return sorted(p for p in root.iterdir() if p.is_dir())
+
+
 def open_sequence(
     folder: str | Path, format: str, pseudo_aux: str | None = None, misalign: str | None = None
 ) -> Sequence:
     """A dataset sequence ready for evaluation; `load_rgb`/`load_aux` give the frames that will be streamed."""
-    if format == STILL_PAIRS_FORMAT:
-        from mm_tracker_model.data.still_pairs import EVAL_FRAMES, still_pair_sequence  # it builds on this module
-
-        sequence = still_pair_sequence(Path(folder).parent, Path(folder).name, EVAL_FRAMES)
-    else:
-        sequence = read_sequence(folder, format)
+    sequence = read_input_sequence(folder, format)
     spec = MisalignSpec.parse(misalign) if misalign is not None else None
     if sequence.aux_frames is None:
         if pseudo_aux is None:
