@@ -161,7 +161,7 @@ def test_lr_multipliers_scale_the_matching_parameters_only(tmp_path, synthetic):
         load_train_config(_config(tmp_path, synthetic, lr_multipliers={"backbone": -1}))
 
 
-def test_selection_writes_the_best_epoch_and_patience_stops_early(tmp_path, synthetic):
+def test_selection_writes_the_best_epoch_and_patience_stops_early(tmp_path, synthetic, capsys):
     # lr 0: no epoch beats the first, so with patience 1 the run stops after epoch 2 of 4.
     path = _config(
         tmp_path,
@@ -176,6 +176,10 @@ def test_selection_writes_the_best_epoch_and_patience_stops_early(tmp_path, synt
     result = train(load_train_config(path), progress=False)
     state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
     assert state["epoch"] == 2 and state["best"]["epoch"] == 1
+    # One log line per epoch, with the selected value and the best epoch so far.
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch ")]
+    assert [line.split(":")[0] for line in lines] == ["epoch 1/4", "epoch 2/4"]
+    assert "seq_sr" in lines[1] and lines[1].endswith("(epoch 1)")
     from mm_tracker_model.io.checkpoint import load_checkpoint
 
     chosen = load_checkpoint(result.checkpoint)

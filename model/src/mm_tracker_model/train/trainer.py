@@ -240,6 +240,7 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
     try:
         for epoch in range(start_epoch + 1, config.epochs + 1):
             bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}", disable=not progress or rank)
+            losses = []
             for _ in bar:
                 batch = {k: v.to(device) for k, v in (batches.next() if batches else make_batch()).items()}
                 with autocast:
@@ -251,7 +252,8 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
                 torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
                 optimizer.step()
                 step += 1
-                bar.set_postfix(loss=f"{loss.item():.3f}")
+                losses.append(loss.item())
+                bar.set_postfix(loss=f"{losses[-1]:.3f}")
                 if writer is not None:
                     writer.add_scalar("loss/total", loss.item(), step)
                     for name, value in terms.items():
@@ -267,6 +269,7 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
                     save_checkpoint(out / "best.pt", net, _metadata(config, epoch, step, metrics))
                 stop = bool(config.patience) and epoch - best["epoch"] >= config.patience
                 _save_state(out, net, optimizer, scheduler, epoch, config, metrics, best)
+                print(epoch_line(epoch, config, float(np.mean(losses)), metrics, best), flush=True)
             if _agree(stop, world, device):
                 break
     finally:
@@ -284,6 +287,16 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
     if world > 1:
         dist.barrier()
     return TrainResult(final, net)
+
+
+def epoch_line(epoch: int, config: TrainConfig, loss: float, metrics: dict, best: dict) -> str:
+    """One log line per epoch (the run's log file; TensorBoard has every value)."""
+    shown = [k for k in ("iou", "held_out_iou", "align_corner_err_px", "seq_sr", "real_sr") if k in metrics]
+    values = ", ".join(f"{k} {metrics[k]:.3f}" for k in shown)
+    line = f"epoch {epoch}/{config.epochs}: loss {loss:.3f}, {values}"
+    if config.select is not None:
+        line += f"; best {config.select} {best['value']:.3f} (epoch {best['epoch']})"
+    return line
 
 
 def _validation_metrics(net, sampler, held_out, validation: dict, config: TrainConfig, device) -> dict[str, float]:

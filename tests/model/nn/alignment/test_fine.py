@@ -81,3 +81,38 @@ def test_older_checkpoints_keep_their_pooled_experts_without_the_fine_field():
 @pytest.mark.skipif(default_checkpoint() is None, reason="no default model in model/weights/")
 def test_the_shipped_default_loads_with_its_own_design():
     assert load_checkpoint(default_checkpoint()).config.alignment is not None
+
+
+def _unfolded_field(matcher, maps, prior):
+    """The offset field computed the direct way (every window unfolded and masked): the reference that the
+    gathered implementation must reproduce."""
+    from mm_tracker_model.nn.alignment.fine import warp_map
+
+    rgb, aux = maps
+    batch, channels, height, width = rgb.shape
+    side = 2 * matcher.radius + 1
+    warped = warp_map(torch.cat([aux, torch.ones_like(aux[:, :1])], 1), prior)
+    window = F.unfold(warped, side, padding=matcher.radius).view(batch, channels + 1, side * side, -1)
+    similarity = (rgb.flatten(2).unsqueeze(2) * window[:, :-1]).sum(1)
+    logits = (similarity * matcher.log_temperature.exp()).masked_fill(window[:, -1] < 0.5, -1e4)
+    displacements = matcher.displacements
+    peak = displacements[logits.argmax(1)]
+    near = ((displacements[None, :, None, :] - peak[:, None]).abs() * matcher.grid <= 1.01).all(-1)
+    offsets = torch.einsum("bkn,kc->bcn", logits.masked_fill(~near, -1e4).softmax(dim=1), displacements)
+    valid = window[:, -1] >= 0.5
+    chance = (near & valid).sum(1, keepdim=True) / valid.sum(1, keepdim=True).clamp_min(1)
+    mass = (logits.softmax(dim=1) * near).sum(1, keepdim=True).clamp_max(1.0)  # a share: at most 1
+    confidence = ((mass - chance) / (1 - chance).clamp_min(1e-6)).clamp_min(0.0)
+    return torch.cat([offsets, confidence], dim=1).view(batch, 3, height, width)
+
+
+@pytest.mark.parametrize("params", [[0.0, 0.0, 0.0, 0.0], [0.3, -0.2, 0.1, -0.05], [0.9, 0.8, 0.5, 0.4]])
+def test_gathered_field_equals_the_unfolded_reference(matcher, params):
+    # From no shift to most of the crop warped off the map (cells with no valid window place at all).
+    scene = _scene(batch=2, seed=3)
+    aux, _ = _seen_through(scene, torch.tensor([[0.05, -0.03, 0.02, 0.0]]).expand(2, -1))
+    maps = matcher.encode(scene, aux)
+    prior = hg.params_to_matrix(torch.tensor([params, [-p for p in params]]))
+    with torch.no_grad():
+        field, reference = matcher.offset_field(maps, prior), _unfolded_field(matcher, maps, prior)
+    torch.testing.assert_close(field, reference, atol=1e-4, rtol=1e-4)  # float rounding, nothing more

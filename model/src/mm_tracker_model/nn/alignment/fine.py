@@ -83,6 +83,19 @@ class FineMatcher(nn.Module):
         side = torch.arange(-radius, radius + 1, dtype=torch.float32) / self.grid
         dy, dx = torch.meshgrid(side, side, indexing="ij")
         self.register_buffer("displacements", torch.stack([dx.flatten(), dy.flatten()], -1), persistent=False)
+        steps = torch.arange(-1, 2)
+        # (2, 1, 9, 1): row and column steps to the 3 x 3 window places around a match.
+        # (1, n, K): the X cell each RGB cell's window place k reads (clamped), and (K, n) whether it is on the
+        # map (a window place past the map's edge matches nothing, as with zero padding).
+        cells = torch.arange(self.grid)
+        offsets = torch.arange(-radius, radius + 1)
+        rows = cells[:, None, None, None] + offsets[None, None, :, None]  # (y, 1, ky, 1)
+        cols = cells[None, :, None, None] + offsets[None, None, None, :]  # (1, x, 1, kx)
+        on_map = ((rows >= 0) & (rows < self.grid) & (cols >= 0) & (cols < self.grid)).reshape(self.grid**2, -1)
+        flat = (rows.clamp(0, self.grid - 1) * self.grid + cols.clamp(0, self.grid - 1)).reshape(self.grid**2, -1)
+        self.register_buffer("window_index", flat.unsqueeze(0), persistent=False)
+        self.register_buffer("window_inside", on_map.T.contiguous(), persistent=False)
+        self.register_buffer("neighbours", torch.cartesian_prod(steps, steps).T[:, None, :, None], persistent=False)
 
     def encode(self, search_rgb: torch.Tensor, search_aux: torch.Tensor) -> FineMaps:
         return self.encode_rgb(search_rgb), self.encode_aux(search_aux)
@@ -91,25 +104,37 @@ class FineMatcher(nn.Module):
         """(B, 3, S/stride, S/stride): where each RGB cell's match lies in the X map warped by `prior`, relative
         to the cell (centred crop units, soft-argmax around the best match), and how distinct the match is."""
         rgb, aux = maps
-        batch, channels, height, width = rgb.shape
+        batch, _, height, width = rgb.shape
         side = 2 * self.radius + 1
         # X cells warped from outside the X crop, and window places outside the map, take no part in the match.
         warped = warp_map(torch.cat([aux, torch.ones_like(aux[:, :1])], 1), prior)
-        window = F.unfold(warped, side, padding=self.radius).view(batch, channels + 1, side * side, -1)
-        similarity = (rgb.flatten(2).unsqueeze(2) * window[:, :-1]).sum(1)  # (B, K, n) cosine
-        logits = (similarity * self.log_temperature.exp()).masked_fill(window[:, -1] < 0.5, -1e4)
-        # Sub-cell position by soft-argmax around the best match only: over the whole window the poor matches
-        # pull every offset towards the window centre (a shrunk shift), and at the crop border inwards (a
-        # spurious scale). Confidence: the share of the window's match mass that lies around the peak.
-        displacements = self.displacements.to(logits)
-        peak = displacements[logits.argmax(1)]  # (B, n, 2)
-        near = ((displacements[None, :, None, :] - peak[:, None]).abs() * self.grid <= 1.01).all(-1)  # (B, K, n)
-        local = logits.masked_fill(~near, -1e4).softmax(dim=1)
-        offsets = torch.einsum("bkn,kc->bcn", local, displacements)
+        # Every RGB cell against every warped X cell in one product (cheaper than unfolding the windows), then
+        # each cell's window places read from it.
+        full = torch.bmm(rgb.flatten(2).transpose(1, 2), warped[:, :-1].flatten(2))  # (B, n, n) cosine
+        index = self.window_index.expand(batch, -1, -1)  # (B, n, K)
+        similarity = full.gather(2, index).transpose(1, 2)  # (B, K, n)
+        seen = warped[:, -1].flatten(1)[:, self.window_index[0].T] >= 0.5  # (B, K, n)
+        valid = seen & self.window_inside
+        logits = (similarity * self.log_temperature.exp()).masked_fill(~valid, -1e4)
+        # Sub-cell position by soft-argmax over the 3 x 3 window places around the best match only: over the
+        # whole window the poor matches pull every offset towards the window centre (a shrunk shift), and at
+        # the crop border inwards (a spurious scale). Confidence: the share of the window's match mass that
+        # lies around the peak. The 3 x 3 places are gathered, not masked, so the work per cell stays small.
+        best = logits.argmax(1, keepdim=True)  # (B, 1, n)
+        row = best // side + self.neighbours[0]  # (B, 9, n) by broadcasting
+        col = best % side + self.neighbours[1]
+        inside = (row >= 0) & (row < side) & (col >= 0) & (col < side)
+        near = (row.clamp(0, side - 1) * side + col.clamp(0, side - 1)).expand(batch, -1, -1)
+        near_logits = logits.gather(1, near).masked_fill(~inside, -math.inf)
+        displacements = self.displacements.to(logits)[near]  # (B, 9, n, 2)
+        offsets = (near_logits.softmax(dim=1).unsqueeze(-1) * displacements).sum(1).transpose(1, 2)
+        # A cell whose whole window lies outside the warped X crop has no match: offset 0.
+        offsets = offsets * valid.any(1, keepdim=True)
         # Above what a flat (textureless, or blank past an image border) cell would get by chance: 0 there.
-        valid = window[:, -1] >= 0.5
-        chance = (near & valid).sum(1, keepdim=True) / valid.sum(1, keepdim=True).clamp_min(1)
-        mass = (logits.softmax(dim=1) * near).sum(1, keepdim=True)
+        near_valid = (valid.gather(1, near) & inside).sum(1, keepdim=True)
+        chance = near_valid / valid.sum(1, keepdim=True).clamp_min(1)
+        # A share is at most 1; rounding must not make it more where every valid place is near the peak (chance 1).
+        mass = (near_logits.logsumexp(1, keepdim=True) - logits.logsumexp(1, keepdim=True)).exp().clamp_max(1.0)
         confidence = ((mass - chance) / (1 - chance).clamp_min(1e-6)).clamp_min(0.0)
         return torch.cat([offsets, confidence], dim=1).view(batch, FIELD_CHANNELS, height, width)
 
