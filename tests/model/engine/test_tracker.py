@@ -302,4 +302,6 @@ def test_the_tracked_box_does_not_depend_on_the_input_resolution():
         tracker = Tracker(net, EngineConfig())
         tracker.initialize(frames[0], None, SEQUENCE[0].box * scale)
         boxes[scale] = tracker.track(frames[1], None).box / scale
-    np.testing.assert_allclose(boxes[2.5], boxes[1.0], atol=0.6)
+    # The crop resamples differently at each scale (the 2.5x frame is shrunk into it, the 1x one enlarged), which
+    # the CNN stem sees: a pixel or so on this 49 x 43 target. A crop-scale or size bug moves it by tens of pixels.
+    np.testing.assert_allclose(boxes[2.5], boxes[1.0], atol=1.5)
