@@ -47,6 +47,21 @@ def test_half_storage_refuses_values_beyond_its_range(tmp_path):
         save_checkpoint(tmp_path / "q.pt", net, storage="int8")
 
 
+def test_half_storage_keeps_batchnorm_statistics_in_float32(tmp_path):
+    net = build_net("patrack_tiny")
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    norms[0].running_var.fill_(2.7e5)  # beyond half's range, as a fine-tuned pretrained stem's first variance
+    save_checkpoint(tmp_path / "half.pt", net, storage="float16")
+    stored = torch.load(tmp_path / "half.pt", weights_only=True)["state_dict"]
+    assert {stored[k].dtype for k in stored if k.endswith("running_var")} == {torch.float32}
+    assert {stored[k].dtype for k in stored if k.endswith("weight")} == {torch.float16}
+    assert torch.equal(load_checkpoint(tmp_path / "half.pt").state_dict[_name_of(net, norms[0])], norms[0].running_var)
+
+
+def _name_of(net, module) -> str:
+    return next(name for name, m in net.named_modules() if m is module) + ".running_var"
+
+
 def test_saved_file_loads_with_weights_only(tmp_path, tiny):
     path = save_checkpoint(tmp_path / "model.pt", tiny)
     payload = torch.load(path, weights_only=True)
