@@ -10,9 +10,7 @@ from mm_tracker_model.data.augment import (
     occlude,
     paste_distractor,
 )
-from mm_tracker_model.data.readers import read_sequence
 from mm_tracker_model.data.sampler import PairSampler, SamplerConfig
-from mm_tracker_model.data.synthetic import SynthConfig, generate
 from mm_tracker_model.presets import get_preset
 
 NET = get_preset("full_tiny")
@@ -87,13 +85,6 @@ def test_appearance_off_draws_nothing_and_returns_the_crops():
     out = Appearance(AppearanceConfig())(template, search, BOX, rng)
     assert out[0] is template and out[1] is search
     assert rng.random() == np.random.default_rng(0).random()
-
-
-@pytest.fixture(scope="module")
-def sequences(tmp_path_factory):
-    out = tmp_path_factory.mktemp("synth")
-    folders = generate(out, SynthConfig(frames=10, rgb_size=(160, 120), x_size=(128, 104), seed=4), 2)
-    return [read_sequence(f, "synthetic") for f in folders]
 
 
 def test_sampler_reads_appearance_from_a_yaml_mapping_and_applies_it(sequences):

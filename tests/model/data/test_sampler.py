@@ -4,21 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from mm_tracker_model.data.readers import read_sequence
 from mm_tracker_model.data.sampler import FLIP, PairSampler, SamplerConfig, collate, crop_homography
-from mm_tracker_model.data.synthetic import SynthConfig, generate
 from mm_tracker_model.geometry import homography as hg
 from mm_tracker_model.geometry.crops import CropTransform
 from mm_tracker_model.presets import get_preset
 
 NET = get_preset("full_tiny")
-
-
-@pytest.fixture(scope="module")
-def sequences(tmp_path_factory):
-    out = tmp_path_factory.mktemp("synth")
-    folders = generate(out, SynthConfig(frames=12, rgb_size=(160, 120), x_size=(128, 104), seed=2), 2)
-    return [read_sequence(f, "synthetic") for f in folders]
 
 
 def test_samples_have_the_network_shapes(sequences):
