@@ -1,8 +1,9 @@
 """Appearance augmentation of training crops: colour, grayscale, blur, occluders and pasted distractors.
 
-Crops are (6, S, S) uint8 arrays, RGB then X channels, after the geometric sampling. Photometric changes
-touch the RGB channels only (the X stream keeps its own sensor's look, and a per-channel gain on X already
-comes from the sampler's brightness); occluders cover both streams (an object in front blocks both cameras);
+Crops are (6, S, S) uint8 arrays, RGB then X channels, after the geometric sampling. Colour changes
+(contrast, saturation, grayscale) touch the RGB channels only (the X stream keeps its own sensor's look, and a
+per-channel gain on X already comes from the sampler's brightness); blur and occluders touch both streams (a
+shaken rig blurs both cameras, an object in front blocks both);
 distractors are targets cut from other sequences, pasted into both streams away from the target, so the
 network must tell the template's object from a look-alike.
 """
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from mm_tracker_model.geometry.boxes import intersection
 
 GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as cv2.cvtColor
 
@@ -101,12 +104,9 @@ def paste_distractor(
     """`patch` (6, h, w), another object, pasted where it overlaps the target box by at most a quarter of it."""
     size = crop.shape[1]
     h, w = patch.shape[1:]
-    x, y, bw, bh = box_px
     for _ in range(tries):
         px, py = int(rng.integers(-w // 2, size - w // 2)), int(rng.integers(-h // 2, size - h // 2))
-        overlap_w = max(0.0, min(px + w, x + bw) - max(px, x))
-        overlap_h = max(0.0, min(py + h, y + bh) - max(py, y))
-        if overlap_w * overlap_h <= 0.25 * bw * bh:
+        if intersection((px, py, w, h), box_px) <= 0.25 * box_px[2] * box_px[3]:
             out = crop.copy()
             _paste(out, patch, px, py)
             return out

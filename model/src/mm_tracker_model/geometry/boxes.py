@@ -50,14 +50,19 @@ def clip_box(box, width: int, height: int, margin: float = 10.0) -> np.ndarray:
     return np.array([x1, y1, max(margin, x2 - x1), max(margin, y2 - y1)], dtype=np.float64)
 
 
-def iou(a, b) -> float:
-    """Continuous-coordinate IoU of two (x, y, w, h) boxes."""
+def intersection(a, b) -> float:
+    """Area shared by two (x, y, w, h) boxes."""
     ax1, ay1, aw, ah = a
     bx1, by1, bw, bh = b
     inter_w = max(0.0, min(ax1 + aw, bx1 + bw) - max(ax1, bx1))
     inter_h = max(0.0, min(ay1 + ah, by1 + bh) - max(ay1, by1))
-    inter = inter_w * inter_h
-    union = aw * ah + bw * bh - inter
+    return inter_w * inter_h
+
+
+def iou(a, b) -> float:
+    """Continuous-coordinate IoU of two (x, y, w, h) boxes."""
+    inter = intersection(a, b)
+    union = a[2] * a[3] + b[2] * b[3] - inter
     return float(inter / union) if union > 0 else 0.0
 
 
