@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -144,3 +146,19 @@ def test_mask_loss_schedule_and_single_average_over_stages(trained_output):
     one = mask_loss(stages[:1], masks, epoch=6)
     repeated = mask_loss([stages[0]] * 3, masks, epoch=6)
     torch.testing.assert_close(one, repeated)  # averaged, not summed, over stages
+
+
+def test_negative_pairs_have_no_box_terms_and_push_every_score_down(trained_output):
+    _, out = trained_output
+    wrong = torch.tensor([[0.1, 0.1, 0.05, 0.05]] * 2)
+    absent = torch.zeros(2)
+    negative = tracking_loss(out, wrong, LossWeights(), absent)
+    assert negative["giou"] == 0 and negative["l1"] == 0
+    # Only one of the two samples present: the box terms are that sample's alone.
+    mixed = tracking_loss(out, torch.stack([out.boxes[0].detach(), wrong[1]]), LossWeights(), torch.tensor([1.0, 0.0]))
+    assert mixed["giou"] < 1e-5 and mixed["l1"] < 1e-6
+    lower = dataclasses.replace(out, score_map=out.score_map * 0.5)
+    assert tracking_loss(lower, wrong, LossWeights(), absent)["focal"] < negative["focal"]
+    # All present: the same loss as without the flag.
+    for name, value in tracking_loss(out, wrong, LossWeights(), torch.ones(2)).items():
+        torch.testing.assert_close(value, tracking_loss(out, wrong, LossWeights())[name])

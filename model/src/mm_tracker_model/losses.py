@@ -64,14 +64,24 @@ def focal_loss(score_map: torch.Tensor, heatmap: torch.Tensor, alpha: float = 2.
     return -(pos.sum() + neg.sum()) / positive.sum().clamp_min(1.0)
 
 
-def tracking_loss(output: NetOutput, target_boxes: torch.Tensor, weights: LossWeights) -> dict[str, torch.Tensor]:
-    """target_boxes: (B, 4) normalised search-crop (cx, cy, w, h)."""
+def tracking_loss(
+    output: NetOutput, target_boxes: torch.Tensor, weights: LossWeights, present: torch.Tensor | None = None
+) -> dict[str, torch.Tensor]:
+    """target_boxes: (B, 4) normalised search-crop (cx, cy, w, h); present: (B,) 0 for negative pairs.
+
+    A negative pair has an all-zero heatmap (every score is pushed down) and no box terms.
+    """
+    present = torch.ones_like(target_boxes[:, 0]) if present is None else present.to(target_boxes)
     pred, true = cxcywh_to_xyxy(output.boxes), cxcywh_to_xyxy(target_boxes)
     grid = output.score_map.shape[-1]
+    heatmap = gaussian_heatmap(target_boxes, grid) * present[:, None, None, None]
+    positives = present.sum().clamp_min(1.0)
+    giou = generalized_box_iou_loss(pred, true, reduction="none")
+    l1 = F.l1_loss(pred, true, reduction="none").mean(-1)
     return {
-        "giou": weights.giou * generalized_box_iou_loss(pred, true, reduction="mean"),
-        "l1": weights.l1 * F.l1_loss(pred, true),
-        "focal": weights.focal * focal_loss(output.score_map, gaussian_heatmap(target_boxes, grid)),
+        "giou": weights.giou * (giou * present).sum() / positives,
+        "l1": weights.l1 * (l1 * present).sum() / positives,
+        "focal": weights.focal * focal_loss(output.score_map, heatmap),
     }
 
 

@@ -74,3 +74,26 @@ def test_real_rgbt_data_gets_an_alignment_truth(sequences, registered):
     sampler = PairSampler([base], NET, SamplerConfig(flip_probability=0.0))
     truths = torch.stack([sampler.sample(np.random.default_rng(i)).homography for i in range(4)])
     assert torch.isfinite(truths).all() and not torch.allclose(truths, torch.eye(3).expand(4, 3, 3), atol=1e-3)
+
+
+def test_negative_pairs_search_another_sequence_with_the_same_template(sequences):
+    plain = SamplerConfig(brightness=0.0, flip_probability=0.0)  # no random change of the template after the draw
+    positive = PairSampler(sequences, NET, plain).sample(np.random.default_rng(3))
+    negative_config = dataclasses.replace(plain, negative_probability=1.0)
+    negative = PairSampler(sequences, NET, negative_config).sample(np.random.default_rng(3))
+    assert float(positive.present) == 1.0 and float(negative.present) == 0.0
+    torch.testing.assert_close(negative.template, positive.template)
+    assert not torch.allclose(negative.search, positive.search)
+    # The box is the other sequence's object: still a valid box inside the crop.
+    assert ((negative.box[:2] > 0) & (negative.box[:2] < 1)).all() and (negative.box[2:] > 0).all()
+
+
+def test_negative_share_follows_the_config_and_is_off_by_default(sequences):
+    rng = np.random.default_rng(0)
+    half = PairSampler(sequences, NET, SamplerConfig(negative_probability=0.5))
+    share = 1 - float(collate([half.sample(rng) for _ in range(40)])["present"].mean())
+    assert 0.25 < share < 0.75
+    default = collate([PairSampler(sequences, NET).sample(np.random.default_rng(i)) for i in range(5)])
+    assert (default["present"] == 1).all()
+    with pytest.raises(ValueError, match="negative_probability"):
+        SamplerConfig(negative_probability=1.5)

@@ -44,6 +44,9 @@ class SamplerConfig:
     warp_perspective: float = 0.0
     # Colour, grayscale, blur, occluders, distractors (data/augment.py); a YAML mapping becomes the dataclass.
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
+    # Share of negative pairs: the search crop is another sequence's object, so the score map must stay low
+    # where the template's target is absent (SiamRPN's negatives; what lets the LOST state trust the score).
+    negative_probability: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.appearance, dict):
@@ -52,6 +55,8 @@ class SamplerConfig:
             raise ValueError("sampler warp: shift in [0, 0.5], scale in [1, 2], rotation in [0, 45] degrees")
         if not 0 <= self.warp_perspective <= 0.1:
             raise ValueError("sampler warp: perspective in [0, 0.1] of the crop")
+        if not 0 <= self.negative_probability <= 1:
+            raise ValueError("sampler negative_probability must be in [0, 1]")
 
 
 @dataclass
@@ -61,6 +66,8 @@ class Sample:
     box: torch.Tensor  # (4,) cx, cy, w, h normalised in the search crop
     homography: torch.Tensor  # (3, 3) true X-crop -> RGB-crop map, centred normalised units
     masks: torch.Tensor  # (2, g*g) target masks on the search grid, RGB then X
+    # 1: the template's target is in the search crop; 0: a negative pair (`box` is then another object's).
+    present: torch.Tensor = field(default_factory=lambda: torch.tensor(1.0))
 
 
 def aux_as_rgb(image: np.ndarray, modality: str) -> np.ndarray:
@@ -117,7 +124,7 @@ class PairSampler:
     @staticmethod
     def frames_of(sequence) -> np.ndarray:
         """The frames a pair can be drawn from (none without an X stream or an alignment truth)."""
-        base = sequence.as_sequence() if hasattr(sequence, "as_sequence") else sequence
+        base = PairSampler._base(sequence)
         has_x = base.aux_frames is not None or hasattr(sequence, "as_sequence")
         alignable = base.homographies is not None or base.registered or base.boxes_aux is not None
         return base.annotated_frames() if has_x and alignable else np.array([], int)
@@ -139,27 +146,36 @@ class PairSampler:
     def sample(self, rng: np.random.Generator) -> Sample:
         cfg, net = self.config, self.net
         sequence = self.sequences[rng.integers(len(self.sequences))]
-        base = sequence.as_sequence() if hasattr(sequence, "as_sequence") else sequence
+        base = self._base(sequence)
         if "pair" in base.extras:  # a packed entry: its template and search frame are fixed
             template_frame, search_frame = base.extras["pair"]
         else:
             template_frame, search_frame = self.nearby_pair(self.frames_of(sequence), cfg.max_gap, rng)
-        template_box, search_box = base.boxes_rgb[template_frame], base.boxes_rgb[search_frame]
         (true_template, true_search), stored_to_x = self.true_homographies(base, (template_frame, search_frame), rng)
         used = true_template @ self._perturbation(rng)
+        template_to_x = true_template @ stored_to_x
+        negative = cfg.negative_probability > 0 and rng.random() < cfg.negative_probability
+        search_sequence, search_base = sequence, base
+        if negative:
+            search_sequence = self._other_sequence(sequence, rng)
+            search_base = self._base(search_sequence)
+            search_frame = int(rng.choice(self.frames_of(search_sequence)))
+            (true_search, _), stored_to_x = self.true_homographies(search_base, (search_frame, search_frame), rng)
+            used = true_search @ self._perturbation(rng)
+        template_box, search_box = base.boxes_rgb[template_frame], search_base.boxes_rgb[search_frame]
 
         template_crop = CropTransform.around(tuple(template_box), net.template_factor, net.template_size)
         jittered = self._jitter(search_box, rng)
         search_crop = CropTransform.around(tuple(jittered), net.search_factor, net.search_size)
 
         size = net.search_size
-        template = self._pair(sequence, base, template_frame, template_crop, true_template @ stored_to_x)
+        template = self._pair(sequence, base, template_frame, template_crop, template_to_x)
         truth = crop_homography(true_search, used, search_crop)
         # The X search crop seen through the extra warp E (new X crop -> X crop, centred units).
         extra = self._crop_warp(rng)
         extra_px = hg.centred_to_pixel(size).numpy() @ extra @ hg.pixel_to_centred(size).numpy()
         seen = np.linalg.inv(search_crop.matrix) @ np.linalg.inv(extra_px) @ search_crop.matrix @ used
-        search = self._pair(sequence, base, search_frame, search_crop, seen @ stored_to_x)
+        search = self._pair(search_sequence, search_base, search_frame, search_crop, seen @ stored_to_x)
         truth = truth @ extra
 
         corner = search_crop.matrix @ [search_box[0], search_box[1], 1.0]
@@ -186,14 +202,23 @@ class PairSampler:
             box=torch.from_numpy(box).float(),
             homography=torch.from_numpy(truth).float(),
             masks=torch.from_numpy(masks),
+            present=torch.tensor(0.0 if negative else 1.0),
         )
+
+    @staticmethod
+    def _base(sequence) -> Sequence:
+        return sequence.as_sequence() if hasattr(sequence, "as_sequence") else sequence
+
+    def _other_sequence(self, current, rng: np.random.Generator):
+        """A random sequence other than `current` (itself when it is the only one)."""
+        choices = [s for s in self.sequences if s is not current] or self.sequences
+        return choices[rng.integers(len(choices))]
 
     def _distractor(self, current, box_px: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """(6, h, w) uint8: the target of a random frame of another sequence than `current` (where there is
         one), RGB and X, at about the size of the search crop's target."""
-        choices = [s for s in self.sequences if s is not current] or self.sequences
-        sequence = choices[rng.integers(len(choices))]
-        base = sequence.as_sequence() if hasattr(sequence, "as_sequence") else sequence
+        sequence = self._other_sequence(current, rng)
+        base = self._base(sequence)
         frame = int(rng.choice(self.frames_of(sequence)))
         x, y, w, h = base.boxes_rgb[frame]
         scale = rng.uniform(0.7, 1.3)
@@ -259,4 +284,5 @@ def collate(samples: list[Sample]) -> dict[str, torch.Tensor]:
         "box": torch.stack([s.box for s in samples]),
         "homography": torch.stack([s.homography for s in samples]),
         "masks": torch.stack([s.masks for s in samples]),
+        "present": torch.stack([s.present for s in samples]),
     }

@@ -37,7 +37,8 @@ def pair_errors(
     for _ in range(max(1, samples // 8)):
         batch = {k: v.to(device) for k, v in collate([sampler.sample(rng) for _ in range(8)]).items()}
         output = net(batch["template"], batch["search"])
-        ious.append(box_iou(output.boxes, batch["box"]).cpu())
+        # Negative pairs (no target in the search crop) have no box to score.
+        ious.append(box_iou(output.boxes, batch["box"])[batch["present"] > 0].cpu())
         if output.alignment is not None:
             size = net.config.search_size
             truth = batch["homography"].double().cpu()

@@ -96,7 +96,7 @@ def build_sequences(config: TrainConfig, with_packs: bool = True) -> list:
 
 def compute_losses(net: TrackerNet, output, batch: dict, config: TrainConfig, epoch: int) -> dict[str, torch.Tensor]:
     weights = LossWeights()
-    terms = tracking_loss(output, batch["box"], weights)
+    terms = tracking_loss(output, batch["box"], weights, batch.get("present"))
     if output.alignment is not None and config.phase == "alignment":
         costs = [stage.expert_costs for stage in net.alignment.stages]
         terms |= alignment_loss(
