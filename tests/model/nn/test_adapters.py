@@ -1,7 +1,8 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
-from mm_tracker_model.nn.adapters import CEA, HeadAdapter, MDAPair
+from mm_tracker_model.nn.adapters import CEA, HeadAdapter, MDAPair, canvas_layout
 from mm_tracker_model.nn.tokens import grid_slices, merge_grids, split_grids
 
 GRIDS = [8, 16]  # one template map and the search map
@@ -78,3 +79,53 @@ def test_mda_pair_cross_source_swaps_inputs():
     swapped_rgb, swapped_x = intra(x, rgb, GRIDS)
     assert torch.equal(cross_rgb, swapped_rgb) and torch.equal(cross_x, swapped_x)
     assert not torch.allclose(cross_rgb, intra(rgb, x, GRIDS)[0])
+
+
+def _per_grid_reference(mda: MDAPair, h_rgb: torch.Tensor, h_x: torch.Tensor, grids) -> tuple[torch.Tensor, ...]:
+    """MDA as PATrack writes it: each grid's map processed on its own, zero / -inf padded at its borders."""
+    low = torch.stack([mda.down[0](h_rgb), mda.down[1](h_x)], dim=1)
+    q, outputs = mda.quarter, []
+    for s, g in zip(grid_slices(grids), grids, strict=True):
+        maps = low[:, :, s].transpose(2, 3).reshape(*low.shape[:2], -1, g, g)
+        batch, modalities = maps.shape[:2]
+        high_a, high_b, rest = (part.reshape(batch, -1, g, g) for part in maps.split([q, q, 2 * q], dim=2))
+        rest = F.interpolate(F.avg_pool2d(rest, 2, ceil_mode=True), size=(g, g), mode="nearest")
+        parts = [mda.high_conv(high_a), mda.high_pool(high_b), rest]
+        mixed = torch.cat([p.view(batch, modalities, -1, g, g) for p in parts], dim=2).reshape(batch, -1, g, g)
+        out = (mixed + mda.mix(mixed)).view(batch, modalities, -1, g, g)
+        outputs.append(out.flatten(3).transpose(2, 3))
+    tokens = torch.cat(outputs, dim=2)
+    return mda.up[0](tokens[:, 0]), mda.up[1](tokens[:, 1])
+
+
+@pytest.mark.parametrize("grids", [[5, 10], [5, 5, 10], [8, 16], [3, 7, 4]])
+def test_canvas_mda_equals_each_grid_processed_alone(grids):
+    torch.manual_seed(0)
+    mda = _trained(MDAPair(32, 8, "intra"))
+    tokens = sum(g * g for g in grids)
+    rgb, x = torch.randn(2, tokens, 32) * 3, torch.randn(2, tokens, 32) * 3
+    for got, want in zip(mda(rgb, x, grids), _per_grid_reference(mda, rgb, x, grids), strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_canvas_mda_gradients_are_finite_and_match_the_per_grid_reference():
+    torch.manual_seed(1)
+    mda, grids = _trained(MDAPair(32, 8, "intra")), [5, 10]
+    rgb = torch.randn(1, 125, 32, requires_grad=True)
+    sum(o.square().sum() for o in mda(rgb, rgb * 0.5, grids)).backward()
+    got = [p.grad.clone() for p in mda.parameters()] + [rgb.grad.clone()]
+    mda.zero_grad()
+    rgb.grad = None
+    sum(o.square().sum() for o in _per_grid_reference(mda, rgb, rgb * 0.5, grids)).backward()
+    want = [p.grad for p in mda.parameters()] + [rgb.grad]
+    for g, w in zip(got, want, strict=True):
+        assert torch.isfinite(g).all()
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
+
+
+def test_canvas_layout_puts_grids_at_even_columns_with_a_gap():
+    layout = canvas_layout((5, 5, 10), torch.device("cpu"), torch.float32)
+    assert (layout.height, layout.width) == (10, 22)
+    columns = layout.cells % layout.width
+    starts = [int(columns[s].min()) for s in grid_slices([5, 5, 10])]
+    assert starts == [0, 6, 12] and int(layout.inside.sum()) == 150
