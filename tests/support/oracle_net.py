@@ -23,6 +23,7 @@ class OracleNet(nn.Module):
         self.box = (0.5, 0.5, 0.25, 0.25)  # normalised search-crop (cx, cy, w, h) of the next frame
         self.h_crop = torch.eye(3)  # centred normalised crop units, X -> RGB
         self.score = 0.9
+        self.distractors: dict[tuple[int, int], float] = {}  # (row, column) -> score: peaks of the box's size
         self.tocu_boxes = [(0.5, 0.5, 0.25, 0.25), (0.5, 0.5, 0.25, 0.25)]  # aligned, unaligned candidates
         self.calls: list[int] = []  # batch size of each forward
         self.last_search: torch.Tensor | None = None  # the (B, 6, S, S) search pair of the last forward
@@ -36,6 +37,9 @@ class OracleNet(nn.Module):
         size = torch.zeros(2, grid, grid)
         size[:, row, col] = torch.tensor([w, h])
         offset = torch.zeros(2, grid, grid)
+        for (other_row, other_col), value in self.distractors.items():
+            score[0, other_row, other_col] = value
+            size[:, other_row, other_col] = torch.tensor([w, h])
         offset[:, row, col] = torch.tensor([cx * grid - col, cy * grid - row])
         return score, size, offset
 

@@ -51,6 +51,25 @@ def test_hann_window_follows_ostrack():
     np.testing.assert_allclose(window.numpy(), np.outer(expected, expected), rtol=1e-6)
 
 
+def test_window_influence_blends_the_window_with_a_flat_map():
+    full, _ = _tracker()
+    torch.testing.assert_close(full.hann, hann2d(full.net_config.search_grid), rtol=0, atol=0)  # OSTrack's
+    flat, _ = _tracker(window_influence=0.0)
+    assert torch.equal(flat.hann, torch.ones_like(flat.hann))
+    half, _ = _tracker(window_influence=0.5)
+    torch.testing.assert_close(half.hann, 0.5 + 0.5 * full.hann)
+
+
+def test_a_weaker_window_lets_a_far_but_stronger_peak_win():
+    """Score 0.9 near the crop's edge against 0.5 at its centre: the full window keeps the centre."""
+    picks = []
+    for influence in (1.0, 0.2):
+        tracker, oracle = _tracker(window_influence=influence, tocu_alpha=1.0)
+        oracle.box, oracle.score, oracle.distractors = (0.55, 0.55, 0.25, 0.25), 0.5, {(5, 1): 0.9}
+        picks.append(tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x).box)
+    assert picks[0][0] > picks[1][0]  # the weak window moved left, to column 1
+
+
 def test_boxes_map_back_to_the_image_exactly():
     tracker, oracle = _tracker(tocu_alpha=1.0)
     for frame in SEQUENCE[1:6]:
@@ -277,7 +296,15 @@ def test_the_search_widens_while_lost_and_returns_to_normal_on_recovery():
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("max_scale_change", 0.5), ("size_lr", 0.0), ("size_lr", 1.5), ("lost_search_scale", 0.9)]
+    ("field", "value"),
+    [
+        ("max_scale_change", 0.5),
+        ("size_lr", 0.0),
+        ("size_lr", 1.5),
+        ("lost_search_scale", 0.9),
+        ("window_influence", 1.5),
+        ("peak_radius", -1),
+    ],
 )
 def test_bad_damping_settings_are_named(field, value):
     with pytest.raises(EngineInputError, match=field):

@@ -90,6 +90,14 @@ SPECS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec("size_lr", ENGINE.size_lr, "box size moves towards the estimate by size_lr x score", low=0.01, high=1.0),
     ParamSpec(
+        "window_influence",
+        ENGINE.window_influence,
+        "weight of the Hann window on the score map (1: OSTrack's full window)",
+        low=0.0,
+        high=1.0,
+    ),
+    ParamSpec("peak_radius", ENGINE.peak_radius, "average the box over cells this near the peak", low=0, high=5),
+    ParamSpec(
         "lost_search_scale",
         ENGINE.lost_search_scale,
         "search growth per LOST frame (at most squared)",

@@ -1,0 +1,61 @@
+"""Engine settings on real sequences that are neither trained on nor held out (RGB + pseudo-thermal).
+
+    .venv/bin/python tools/tune_engine.py UAV123_group2_2,UAV123_wakeboard4,UAVDT_S0310 \
+        --setting max_scale_change=0,size_lr=1 --setting window_influence=0.6,peak_radius=1
+
+prints PR / NPR / SR (LasHeR conventions) for the engine's defaults and then for each `--setting` (EngineConfig
+fields over the defaults); the engine's defaults were chosen from its output (README, "The tracker engine").
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from mm_tracker_model.engine import EngineConfig
+from mm_tracker_model.eval.driver import new_run
+from mm_tracker_model.eval.inputs import EvalInput
+from mm_tracker_model.eval.offline import OfflineConfig, run_offline
+from mm_tracker_model.eval.report import summarise
+from mm_tracker_model.io.checkpoint import load_net
+from mm_tracker_model.weights import default_checkpoint
+
+
+def parse_setting(text: str) -> dict[str, float | int]:
+    """'name=value,...' -> EngineConfig overrides, typed as the fields are."""
+    types = {f.name: f.type for f in dataclasses.fields(EngineConfig)}
+    overrides: dict[str, float | int] = {}
+    for part in filter(None, text.split(",")):
+        name, _, value = part.partition("=")
+        if name not in types or not value:
+            raise argparse.ArgumentTypeError(f"{part!r}: expected NAME=VALUE with NAME an EngineConfig field")
+        overrides[name] = int(value) if types[name] in (int, "int") else float(value)
+    return overrides
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sequences", help="comma-separated folder names under --root")
+    parser.add_argument("--root", type=Path, default=Path("../shared/data/real_rgb"))
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the embedded default")
+    parser.add_argument("--setting", type=parse_setting, action="append", default=[], help="NAME=VALUE,...")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    net = load_net(args.checkpoint or default_checkpoint()).eval()
+    for overrides in [{}, *args.setting]:
+        engine = EngineConfig(**overrides)
+        runs = []
+        for name in args.sequences.split(","):
+            item = EvalInput(args.root / name, "otb", "thermal")
+            runs.append(run_offline(net, item.messages(), new_run(item), OfflineConfig(engine=engine)))
+        o = summarise(runs)["overall"]
+        label = ",".join(f"{k}={v}" for k, v in overrides.items()) or "defaults"
+        print(f"{label}: PR {o['pr']:.3f} NPR {o['npr']:.3f} SR {o['sr']:.3f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
