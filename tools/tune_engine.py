@@ -1,7 +1,7 @@
 """Engine settings on real sequences that are neither trained on nor held out (RGB + pseudo-thermal).
 
     .venv/bin/python tools/tune_engine.py UAV123_group2_2,UAV123_wakeboard4,UAVDT_S0310 \
-        --setting max_scale_change=0,size_lr=1 --setting window_influence=0.6,peak_radius=1
+        --setting max_scale_change=0,size_lr=1 --setting window_influence=0.6
 
 prints PR / NPR / SR (LasHeR conventions) for the engine's defaults and then for each `--setting` (EngineConfig
 fields over the defaults); the engine's defaults were chosen from its output (README, "The tracker engine").

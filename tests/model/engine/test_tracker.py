@@ -303,7 +303,6 @@ def test_the_search_widens_while_lost_and_returns_to_normal_on_recovery():
         ("size_lr", 1.5),
         ("lost_search_scale", 0.9),
         ("window_influence", 1.5),
-        ("peak_radius", -1),
     ],
 )
 def test_bad_damping_settings_are_named(field, value):

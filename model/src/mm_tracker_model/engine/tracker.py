@@ -51,8 +51,6 @@ class EngineConfig:
     size_lr: float = 0.5
     # The Hann window's weight on the score map: score x ((1 - w) + w hann); 1 is OSTrack's full window.
     window_influence: float = 1.0
-    # The box averaged over the cells within this many of the peak, weighted by score (0: the peak cell's box).
-    peak_radius: int = 0
     # While LOST the search region widens by this factor (up to twice) to find the target again.
     lost_search_scale: float = 1.0
     online_alignment: bool = True  # False: keep the calibration homography (the network's estimate is ignored)
@@ -68,8 +66,6 @@ class EngineConfig:
                 problems.append(f"{name} {getattr(self, name)} outside [0, 1]")
         if self.tocu_every < 1 or self.lost_patience < 1:
             problems.append("tocu_every and lost_patience must be >= 1")
-        if self.peak_radius < 0:
-            problems.append(f"peak_radius {self.peak_radius} must be >= 0")
         if not (self.max_scale_change == 0.0 or self.max_scale_change >= 1.0):
             problems.append(f"max_scale_change {self.max_scale_change} must be 0 (unbounded) or >= 1")
         if not 0.0 < self.size_lr <= 1.0 or self.lost_search_scale < 1.0:
@@ -295,8 +291,7 @@ class Tracker:
 
     def _pack(self, output) -> np.ndarray:
         windowed = output.score_map.float() * self.hann
-        radius = self.config.peak_radius
-        box = boxes_from_maps(windowed, output.size_map.float(), output.offset_map.float(), radius)[0]
+        box = boxes_from_maps(windowed, output.size_map.float(), output.offset_map.float())[0]
         parts = [box, windowed.amax().reshape(1)]
         alignment = output.alignment
         if alignment is not None:

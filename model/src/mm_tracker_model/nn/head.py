@@ -20,37 +20,19 @@ def _clamped_sigmoid(x: torch.Tensor) -> torch.Tensor:
     return x.sigmoid().clamp(SCORE_CLAMP, 1.0 - SCORE_CLAMP)
 
 
-def boxes_from_maps(
-    score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.Tensor, radius: int = 0
-) -> torch.Tensor:
+def boxes_from_maps(score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.Tensor) -> torch.Tensor:
     """Peak cell + its offset and size, in normalised search-crop units (cx, cy, w, h).
 
-    `radius` > 0 averages the boxes of the (2 radius + 1)^2 cells around the peak, weighted by their scores:
-    on a coarse grid (10 x 10 at 160 px) neighbouring cells hold estimates of the same target.
+    Only the peak cell's size and offset are used: training supervises them at the target's cell alone
+    (averaging the boxes of the 3 x 3 cells around the peak was measured: SR 0.683 -> 0.430, README).
     """
     grid = score_map.shape[-1]
     peak = score_map.flatten(1).argmax(dim=1, keepdim=True)
-    if radius > 0:
-        return _boxes_around_peak(score_map.reshape(-1, grid, grid), size_map, offset_map, peak, radius)
     index = peak.unsqueeze(1).expand(-1, 2, 1)
     size = size_map.flatten(2).gather(2, index).squeeze(-1)
     offset = offset_map.flatten(2).gather(2, index).squeeze(-1)
     cell = torch.cat([peak % grid, peak // grid], dim=1).to(offset.dtype)
     return torch.cat([(cell + offset) / grid, size], dim=1)
-
-
-def _boxes_around_peak(
-    scores: torch.Tensor, size_map: torch.Tensor, offset_map: torch.Tensor, peak: torch.Tensor, radius: int
-) -> torch.Tensor:
-    grid = scores.shape[-1]
-    rows, columns = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
-    cells = torch.stack([columns, rows]).to(offset_map)  # (2, g, g): x, y
-    boxes = torch.cat([(cells + offset_map) / grid, size_map], dim=1)  # (B, 4, g, g)
-    peak_x, peak_y = (peak % grid).view(-1, 1, 1), (peak // grid).view(-1, 1, 1)
-    near = ((columns - peak_x).abs() <= radius) & ((rows - peak_y).abs() <= radius)
-    weights = torch.where(near, scores.clamp_min(0), 0.0)
-    weights = weights / weights.sum(dim=(1, 2), keepdim=True).clamp_min(1e-12)
-    return (boxes * weights[:, None]).sum(dim=(2, 3))
 
 
 class CenterHead(nn.Module):

@@ -96,7 +96,6 @@ SPECS: tuple[ParamSpec, ...] = (
         low=0.0,
         high=1.0,
     ),
-    ParamSpec("peak_radius", ENGINE.peak_radius, "average the box over cells this near the peak", low=0, high=5),
     ParamSpec(
         "lost_search_scale",
         ENGINE.lost_search_scale,
