@@ -6,7 +6,7 @@
 # For a machine with CUDA, torch, timm, numpy, OpenCV and PyYAML but no package registry: the rest of the model
 # library's dependencies travel as wheels in .whl/ (made here by tools/gpu_wheels.sh) and are installed into a
 # private folder; the library runs from model/src (no install). Training data is a compact pack (PACK=...,
-# default runs/pack_gpu.npz, from `mm-tracker-pack ... --max-mib 11`). Steps, each under its own time limit
+# default runs/pack_gpu.npz, from `mm-tracker-pack ... --max-mib 10`). Steps, each under its own time limit
 # (11 minutes at most in all), each writing OUT_DIR/<step>.json or .log; OUT_DIR/steps.json lists every step's
 # exit status, limit and seconds:
 #   cuda_tests       tests/model/test_cuda.py (CUDA against CPU numerics, bf16)
@@ -42,7 +42,7 @@ if [[ $MODE == --reduced ]]; then
 else
   DEVICE=cuda PRESET=full_base FRAMES=300 SEQ_FRAMES=200 PRECS="fp32 bf16" SAMPLES=4096 BATCH=32
   LIMIT_TESTS=120 LIMIT_BENCH=90 LIMIT_FRAME=120 LIMIT_TRAIN=240  # 660 s at most
-  PACK=${PACK:-runs/pack_gpu.npz}  # mm-tracker-pack --max-mib 11 (beside the tree and .whl/ in 64 MiB)
+  PACK=${PACK:-runs/pack_gpu.npz}  # mm-tracker-pack --max-mib 10 (beside the tree and .whl/ in 64 MiB)
 fi
 
 STEPS=()
