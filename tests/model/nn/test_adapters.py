@@ -129,3 +129,13 @@ def test_canvas_layout_puts_grids_at_even_columns_with_a_gap():
     columns = layout.cells % layout.width
     starts = [int(columns[s].min()) for s in grid_slices([5, 5, 10])]
     assert starts == [0, 6, 12] and int(layout.inside.sum()) == 150
+
+
+def test_a_layout_first_built_in_inference_mode_still_trains():
+    """Validation runs the engine in inference mode, then training goes on with the same grids."""
+    mda, grids = _trained(MDAPair(32, 8, "intra")), [4, 6]  # grids no other test uses: a fresh layout
+    with torch.inference_mode():
+        mda(torch.randn(1, 52, 32), torch.randn(1, 52, 32), grids)
+    rgb = torch.randn(1, 52, 32, requires_grad=True)
+    sum(o.sum() for o in mda(rgb, rgb, grids)).backward()
+    assert rgb.grad is not None and torch.isfinite(rgb.grad).all()

@@ -31,8 +31,15 @@ class CanvasLayout:
     pool_norm: torch.Tensor  # (1, 1, ceil(H/2), ceil(W/2)): 1 / share of grid cells in each 2x2 window (0: none)
 
 
-@functools.lru_cache(maxsize=32)
 def canvas_layout(grids: tuple[int, ...], device: torch.device, dtype: torch.dtype) -> CanvasLayout:
+    """The cached layout of these grids; its tensors are ordinary ones even when first asked for in inference
+    mode, so training after an evaluation can still save them for backward."""
+    with torch.inference_mode(False):
+        return _canvas_layout(grids, device, dtype)
+
+
+@functools.lru_cache(maxsize=32)
+def _canvas_layout(grids: tuple[int, ...], device: torch.device, dtype: torch.dtype) -> CanvasLayout:
     height, starts, column = max(grids), [], 0
     for g in grids:
         starts.append(column)
