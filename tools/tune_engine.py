@@ -23,16 +23,25 @@ from mm_tracker_model.eval.report import summarise
 from mm_tracker_model.io.checkpoint import load_net
 from mm_tracker_model.weights import default_checkpoint
 
+BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
-def parse_setting(text: str) -> dict[str, float | int]:
-    """'name=value,...' -> EngineConfig overrides, typed as the fields are."""
-    types = {f.name: f.type for f in dataclasses.fields(EngineConfig)}
-    overrides: dict[str, float | int] = {}
+
+def parse_setting(text: str) -> dict[str, float | int | bool | str]:
+    """'name=value,...' -> EngineConfig overrides, typed as the fields are (annotations are strings here)."""
+    types = {f.name: str(f.type) for f in dataclasses.fields(EngineConfig)}
+    overrides: dict[str, float | int | bool | str] = {}
     for part in filter(None, text.split(",")):
         name, _, value = part.partition("=")
         if name not in types or not value:
             raise argparse.ArgumentTypeError(f"{part!r}: expected NAME=VALUE with NAME an EngineConfig field")
-        overrides[name] = int(value) if types[name] in (int, "int") else float(value)
+        kind = types[name]
+        try:
+            if kind == "bool":
+                overrides[name] = BOOLEANS[value.lower()]
+            else:
+                overrides[name] = {"int": int, "float": float}.get(kind, str)(value)
+        except (KeyError, ValueError):
+            raise argparse.ArgumentTypeError(f"{part!r}: {name} expects {kind}") from None
     return overrides
 
 

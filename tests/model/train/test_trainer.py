@@ -74,10 +74,27 @@ def test_resume_continues_from_the_saved_epoch(tmp_path, synthetic):
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["epoch"] == 2
 
 
+def test_weight_average_is_what_the_run_writes_and_resumes(tmp_path, synthetic):
+    fields = {"phase": "tracking", "ema_decay": 0.5, "samples_per_epoch": 6}
+    train(load_train_config(_config(tmp_path, synthetic, **fields)), progress=False)
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    written = load_net(tmp_path / "run" / "model.pt").state_dict()
+    averaged = {k.removeprefix("module."): v for k, v in state["ema"].items() if k.startswith("module.")}
+    assert state["ema"]["n_averaged"].item() == 3  # one update per step
+    moved = [k for k in written if written[k].is_floating_point() and not torch.equal(written[k], state["model"][k])]
+    assert moved, "the written weights are the raw ones, not their average"
+    assert all(torch.equal(written[k], averaged[k]) for k in written)
+    # Resuming carries the average on instead of restarting it from the raw weights.
+    longer = load_train_config(_config(tmp_path, synthetic, **fields, epochs=2))
+    train(longer, resume=str(tmp_path / "run" / "last.pt"), progress=False)
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["ema"]["n_averaged"].item() == 6
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
         ({"phase": "everything"}, "phase 'everything' unknown"),
+        ({"ema_decay": 1.0}, r"ema_decay must be in \[0, 1\)"),
         ({"synthetic": [], "real_rgb": None}, "no training data"),
         ({"batch_size": 0}, "batch_size must be >= 1"),
         ({"learning_rate": 1.0}, r"unknown fields \['learning_rate'\]"),

@@ -76,6 +76,9 @@ class TrainConfig:
     weight_decay: float = 1e-4
     lr_drop_fraction: float = 0.8  # LR x 0.1 after this share of the epochs
     grad_clip: float = 0.1
+    # Exponential moving average of the weights (and BatchNorm statistics), updated after every step; the
+    # average is what validation scores and what the run writes. 0: off. 0.998 averages over ~500 steps.
+    ema_decay: float = 0.0
     seed: int = 0
     out: str = "runs/train"
 
@@ -166,6 +169,8 @@ def load_train_config(path: str | Path) -> TrainConfig:
     bad_factors = {k: v for k, v in config.lr_multipliers.items() if not isinstance(v, (int, float)) or v < 0}
     if bad_factors:
         raise TrainConfigError(f"lr_multipliers must be numbers >= 0, got {bad_factors}")
+    if not 0.0 <= config.ema_decay < 1.0:
+        raise TrainConfigError(f"ema_decay must be in [0, 1), got {config.ema_decay}")
     if config.prefetch_batches < 0:
         raise TrainConfigError(f"prefetch_batches must be >= 0, got {config.prefetch_batches}")
     return config

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
@@ -220,6 +221,8 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
         scheduler.load_state_dict(state["scheduler"])
         start_epoch = int(state["epoch"])
         best = state.get("best", best)
+    ema = weight_average(net, config.ema_decay, state.get("ema") if resume else None)
+    scored = ema.module if ema is not None else net  # what validation scores and the run writes
     model = DistributedDataParallel(net, find_unused_parameters=True) if world > 1 else net
     sampler = PairSampler(build_sequences(config), net.config, SamplerConfig(**config.sampler))
     held_out = held_out_sampler(config, net)
@@ -251,6 +254,8 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
                 optimizer.step()
+                if ema is not None:
+                    ema.update_parameters(net)
                 step += 1
                 losses.append(loss.item())
                 bar.set_postfix(loss=f"{losses[-1]:.3f}")
@@ -261,14 +266,14 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
             scheduler.step()
             stop = False
             if rank == 0:
-                metrics = _validation_metrics(net, sampler, held_out, validation, config, device)
+                metrics = _validation_metrics(scored, sampler, held_out, validation, config, device)
                 for name, value in metrics.items():
                     writer.add_scalar(f"val/{name}", value, epoch)
                 if config.select is not None and metrics[config.select] > best["value"]:
                     best = {"epoch": epoch, "value": metrics[config.select]}
-                    save_checkpoint(out / "best.pt", net, _metadata(config, epoch, step, metrics))
+                    save_checkpoint(out / "best.pt", scored, _metadata(config, epoch, step, metrics))
                 stop = bool(config.patience) and epoch - best["epoch"] >= config.patience
-                _save_state(out, net, optimizer, scheduler, epoch, config, metrics, best)
+                _save_state(out, net, optimizer, scheduler, epoch, config, metrics, best, ema)
                 print(epoch_line(epoch, config, float(np.mean(losses)), metrics, best), flush=True)
             if _agree(stop, world, device):
                 break
@@ -277,16 +282,26 @@ def train(config: TrainConfig, resume: str | None = None, progress: bool = True)
             batches.close()
     final = out / "model.pt"
     if config.select is not None and best["epoch"]:
-        load_state(net, load_checkpoint(out / "best.pt").state_dict)  # every rank: the selected weights
+        load_state(scored, load_checkpoint(out / "best.pt").state_dict)  # every rank: the selected weights
     if rank == 0:
         metadata = _metadata(config, epoch, step, {})
         if config.select is not None:
             metadata["selected"] = {"epoch": best["epoch"], config.select: best["value"]}
-        save_checkpoint(final, net, metadata)
+        save_checkpoint(final, scored, metadata)
         writer.close()
     if world > 1:
         dist.barrier()
-    return TrainResult(final, net)
+    return TrainResult(final, scored)
+
+
+def weight_average(net: TrackerNet, decay: float, saved: dict | None = None) -> AveragedModel | None:
+    """The EMA of `net`'s weights and buffers (None when `decay` is 0), restored from a training state."""
+    if not decay:
+        return None
+    ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    if saved is not None:
+        ema.load_state_dict(saved)
+    return ema
 
 
 def epoch_line(epoch: int, config: TrainConfig, loss: float, metrics: dict, best: dict) -> str:
@@ -315,7 +330,7 @@ def _metadata(config: TrainConfig, epoch: int, step: int, metrics: dict) -> dict
     return found | ({"validation": metrics} if metrics else {})
 
 
-def _save_state(out: Path, net, optimizer, scheduler, epoch: int, config: TrainConfig, metrics, best) -> None:
+def _save_state(out: Path, net, optimizer, scheduler, epoch: int, config: TrainConfig, metrics, best, ema) -> None:
     state = {
         "format": TRAINING_FORMAT,
         "model": {k: v.detach().cpu() for k, v in net.state_dict().items()},
@@ -326,6 +341,8 @@ def _save_state(out: Path, net, optimizer, scheduler, epoch: int, config: TrainC
         "validation": metrics,
         "best": best,
     }
+    if ema is not None:
+        state["ema"] = {k: v.detach().cpu() for k, v in ema.state_dict().items()}
     out.mkdir(parents=True, exist_ok=True)
     torch.save(state, out / "last.pt.tmp")
     os.replace(out / "last.pt.tmp", out / "last.pt")
