@@ -107,7 +107,7 @@ class MDAPair(nn.Module):
         # Low frequencies: 2x2 average then back to full size (a box low-pass); grids start at even columns,
         # so nearest upsampling is a 2x repeat.
         low = F.avg_pool2d(grouped(low), 2, ceil_mode=True) * layout.pool_norm
-        low = low.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)[..., :height, :width]
+        low = F.interpolate(low, scale_factor=2.0, mode="nearest")[..., :height, :width]
         detail = self.high_conv[0](grouped(high_a)) * inside
         detail = self.high_conv[2](self.high_conv[1](detail))
         peaks = self.high_pool(torch.where(inside, grouped(high_b), _GAP_FLOOR))
