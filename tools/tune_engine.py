@@ -1,10 +1,12 @@
-"""Engine settings on real sequences that are neither trained on nor held out (RGB + pseudo-thermal).
+"""Engine settings on sequences that are neither trained on nor held out (real RGB + pseudo-thermal, or synthetic).
 
     .venv/bin/python tools/tune_engine.py UAV123_group2_2,UAV123_wakeboard4,UAVDT_S0310 \
         --setting max_scale_change=0,size_lr=1 --setting window_influence=0.6
+    .venv/bin/python tools/tune_engine.py all --root runs/synth_val --format synthetic --setting global_rate=0.2
 
-prints PR / NPR / SR (LasHeR conventions) for the engine's defaults and then for each `--setting` (EngineConfig
-fields over the defaults); the engine's defaults were chosen from its output (README, "The tracker engine").
+prints PR / NPR / SR (LasHeR conventions), the alignment corner error and the accepted TOCU updates for the
+engine's defaults and then for each `--setting` (EngineConfig fields over the defaults); the engine's defaults
+were chosen from its output (README, "The tracker engine").
 """
 
 from __future__ import annotations
@@ -47,22 +49,27 @@ def parse_setting(text: str) -> dict[str, float | int | bool | str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sequences", help="comma-separated folder names under --root")
+    parser.add_argument("sequences", help="comma-separated folder names under --root, or all")
     parser.add_argument("--root", type=Path, default=Path("../shared/data/real_rgb"))
+    parser.add_argument("--format", default="otb", help="the sequences' layout; otb gets pseudo-thermal X")
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: the embedded default")
     parser.add_argument("--setting", type=parse_setting, action="append", default=[], help="NAME=VALUE,...")
     args = parser.parse_args()
     torch.manual_seed(0)
     net = load_net(args.checkpoint or default_checkpoint()).eval()
+    names = sorted(p.name for p in args.root.iterdir() if p.is_dir()) if args.sequences == "all" else None
+    pseudo = None if args.format == "synthetic" else "thermal"
     for overrides in [{}, *args.setting]:
         engine = EngineConfig(**overrides)
         runs = []
-        for name in args.sequences.split(","):
-            item = EvalInput(args.root / name, "otb", "thermal")
+        for name in names or args.sequences.split(","):
+            item = EvalInput(args.root / name, args.format, pseudo)
             runs.append(run_offline(net, item.messages(), new_run(item), OfflineConfig(engine=engine)))
         o = summarise(runs)["overall"]
+        updates = sum(out.tocu_updated for run in runs for out in run.outputs.values())
         label = ",".join(f"{k}={v}" for k, v in overrides.items()) or "defaults"
-        print(f"{label}: PR {o['pr']:.3f} NPR {o['npr']:.3f} SR {o['sr']:.3f}", flush=True)
+        corner = f", corner {o['align_corner_err_px']:.2f} px" if "align_corner_err_px" in o else ""
+        print(f"{label}: PR {o['pr']:.3f} NPR {o['npr']:.3f} SR {o['sr']:.3f}{corner}, TOCU {updates}", flush=True)
     return 0
 
 

@@ -106,6 +106,32 @@ def test_network_homography_composes_onto_the_global_one():
     np.testing.assert_allclose(result.global_homography, SEQUENCE[0].x_to_rgb)  # no TOCU: global unchanged
 
 
+def test_global_smoothing_moves_the_running_homography_part_way_to_each_estimate():
+    tracker, oracle = _tracker(tocu_alpha=1.0, global_rate=0.25, global_min_score=0.5)
+    calibration = SEQUENCE[0].x_to_rgb
+    delta = np.array([[1.0, 0.0, 8.0], [0.0, 1.0, -4.0], [0.0, 0.0, 1.0]])  # this frame's estimate: 8, -4 px
+    oracle.h_crop = _crop_homography(delta, _search_crop(tracker))
+    result = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
+    np.testing.assert_allclose(result.frame_homography, delta @ calibration, atol=1e-4)
+    quarter = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0], [0.0, 0.0, 1.0]])  # a quarter of the way
+    np.testing.assert_allclose(result.global_homography, quarter @ calibration, atol=1e-4)
+    # The next crops are warped by the moved estimate: an estimate of no change keeps it where it is.
+    oracle.h_crop = torch.eye(3)
+    oracle.score = 0.4  # under global_min_score: the running estimate stays
+    steady = tracker.track(SEQUENCE[2].rgb, SEQUENCE[2].x)
+    np.testing.assert_allclose(steady.global_homography, quarter @ calibration, atol=1e-4)
+
+
+def test_the_published_homography_can_be_the_running_one():
+    tracker, oracle = _tracker(tocu_alpha=1.0, global_rate=0.5, report_global=True)
+    delta = np.array([[1.0, 0.0, 6.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    oracle.h_crop = _crop_homography(delta, _search_crop(tracker))
+    result = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
+    half = np.array([[1.0, 0.0, 3.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    np.testing.assert_allclose(result.frame_homography, half @ SEQUENCE[0].x_to_rgb, atol=1e-4)
+    np.testing.assert_allclose(result.global_homography, result.frame_homography)
+
+
 def _initial_box_in_frame0(tracker: Tracker) -> tuple[float, float, float, float]:
     return _box_in_crop(tracker.initial_box, tracker.initial_search.crop)
 

@@ -54,6 +54,13 @@ class EngineConfig:
     # While LOST the search region widens by this factor (up to twice) to find the target again.
     lost_search_scale: float = 1.0
     online_alignment: bool = True  # False: keep the calibration homography (the network's estimate is ignored)
+    # Online compensation: on each frame whose estimate passes the guard and scores at least global_min_score,
+    # the rig's running homography moves global_rate of the way (in corner positions) to that estimate, so the
+    # next crops are warped by it. 0: only an accepted TOCU moves it.
+    global_rate: float = 0.0
+    global_min_score: float = 0.3
+    # Publish the running homography instead of this frame's estimate (H_delta applied to it).
+    report_global: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -61,7 +68,7 @@ class EngineConfig:
             problems.append(f"precision {self.precision!r} unknown; known: {', '.join(PRECISIONS)}")
         if self.precision != "fp32" and not self.device.startswith("cuda"):
             problems.append(f"precision {self.precision!r} needs a CUDA device, got {self.device!r}")
-        for name in ("tocu_alpha", "tocu_beta", "lost_score", "window_influence"):
+        for name in ("tocu_alpha", "tocu_beta", "lost_score", "window_influence", "global_rate", "global_min_score"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name} {getattr(self, name)} outside [0, 1]")
         if self.tocu_every < 1 or self.lost_patience < 1:
@@ -236,6 +243,8 @@ class Tracker:
             candidate = self._image_homography(h_crop, search.crop) @ self.h_global
             if self._passes_guard(candidate):
                 frame_h = candidate / candidate[2, 2]
+                if self.config.global_rate and score >= self.config.global_min_score:
+                    self.h_global = self._blend(self.h_global, frame_h, self.config.global_rate)
             else:
                 degraded.append("homography_rejected")
         self._update_state(score)
@@ -251,6 +260,8 @@ class Tracker:
             tocu_updated = self._tocu(rgb, x, frame_h)
         timings["tocu"] = _elapsed_ms(start)
 
+        if self.config.report_global and not rgb_only:
+            frame_h = self.h_global
         box_x = None if rgb_only else bx.map_box(self.box, np.linalg.inv(frame_h))
         return TrackResult(
             box=self.box.copy(),
@@ -331,6 +342,10 @@ class Tracker:
             torch.from_numpy(candidate / candidate[2, 2]), torch.from_numpy(self.h_calibration), width, height
         )
         return float(shifts.max()) <= bound
+
+    def _blend(self, start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
+        found = hg.blend(torch.from_numpy(start), torch.from_numpy(end), weight, *self.x_size).numpy()
+        return found / found[2, 2]
 
     def _search_scale(self) -> float:
         """Wider search while LOST: lost_search_scale per LOST frame, at most squared (i.e. twice at 1.41)."""

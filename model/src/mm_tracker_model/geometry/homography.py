@@ -77,6 +77,13 @@ def corner_distances(estimated: torch.Tensor, true: torch.Tensor, width: float, 
     return (apply(estimated, corners) - apply(true, corners)).norm(dim=-1)
 
 
+def blend(start: torch.Tensor, end: torch.Tensor, weight: float, width: float, height: float) -> torch.Tensor:
+    """The homography whose image corners lie `weight` of the way from `start`'s to `end`'s (0: start, 1: end)."""
+    corners = torch.tensor([[0.0, 0.0], [width, 0.0], [width, height], [0.0, height]], dtype=start.dtype)
+    mapped = torch.lerp(apply(start, corners), apply(end, corners), weight)
+    return corners_to_matrix(corners, mapped)
+
+
 def crop_corner_error(estimated: torch.Tensor, true: torch.Tensor, size: float) -> torch.Tensor:
     """Crop-level alignment error: mean distance (crop pixels) of the crop's corners under two centred-unit maps."""
     corners = UNIT_CORNERS.to(estimated)
