@@ -63,7 +63,9 @@ def main() -> int:
     net = load_net(args.checkpoint or default_checkpoint()).eval()
     folders = sorted(args.root.glob("seq_*"))[: args.sequences]
     for label, at_truth in (("running H = truth", True), ("running H = calibration", False)):
-        needed, applied = (np.concatenate(a) for a in zip(*(corrections(net, f, at_truth) for f in folders)))
+        needed, applied = (
+            np.concatenate(a) for a in zip(*(corrections(net, f, at_truth) for f in folders), strict=True)
+        )
         slope = float((needed * applied).sum() / max(float((needed * needed).sum()), 1e-9))
         print(
             f"{label}: needed {np.linalg.norm(needed, axis=-1).mean():.2f} px, "
