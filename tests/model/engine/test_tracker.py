@@ -122,14 +122,21 @@ def test_global_smoothing_moves_the_running_homography_part_way_to_each_estimate
     np.testing.assert_allclose(steady.global_homography, quarter @ calibration, atol=1e-4)
 
 
-def test_the_published_homography_can_be_the_running_one():
-    tracker, oracle = _tracker(tocu_alpha=1.0, global_rate=0.5, report_global=True)
+def test_the_published_homography_is_a_low_pass_of_the_estimates():
+    tracker, oracle = _tracker(tocu_alpha=1.0, publish_rate=0.5)
+    calibration = SEQUENCE[0].x_to_rgb
     delta = np.array([[1.0, 0.0, 6.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     oracle.h_crop = _crop_homography(delta, _search_crop(tracker))
-    result = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
-    half = np.array([[1.0, 0.0, 3.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-    np.testing.assert_allclose(result.frame_homography, half @ SEQUENCE[0].x_to_rgb, atol=1e-4)
-    np.testing.assert_allclose(result.global_homography, result.frame_homography)
+    first = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
+    shifted = lambda dx: np.array([[1.0, 0.0, dx], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]) @ calibration  # noqa: E731
+    np.testing.assert_allclose(first.frame_homography, shifted(3.0), atol=1e-4)  # half way from the calibration
+    oracle.h_crop = _crop_homography(delta, _search_crop(tracker))
+    second = tracker.track(SEQUENCE[2].rgb, SEQUENCE[2].x)
+    np.testing.assert_allclose(second.frame_homography, shifted(4.5), atol=1e-4)  # half way again
+    np.testing.assert_allclose(second.global_homography, calibration)  # the crops' homography is not moved
+    tracker.reset_alignment()
+    oracle.h_crop = torch.eye(3)
+    np.testing.assert_allclose(tracker.track(SEQUENCE[3].rgb, SEQUENCE[3].x).frame_homography, calibration, atol=1e-6)
 
 
 def _initial_box_in_frame0(tracker: Tracker) -> tuple[float, float, float, float]:
@@ -257,6 +264,10 @@ def test_invalid_engine_config_is_named():
         EngineConfig(precision="bf16")
     with pytest.raises(EngineInputError, match=r"tocu_beta 1.5 outside \[0, 1\]"):
         EngineConfig(tocu_beta=1.5)
+    with pytest.raises(EngineInputError, match=r"publish_rate 0.0 outside \(0, 1\]"):
+        EngineConfig(publish_rate=0.0)
+    with pytest.raises(EngineInputError, match=r"global_rate -0.1 outside \[0, 1\]"):
+        EngineConfig(global_rate=-0.1)
 
 
 def test_real_network_runs_deterministically_end_to_end():

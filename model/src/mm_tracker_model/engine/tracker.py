@@ -59,8 +59,9 @@ class EngineConfig:
     # next crops are warped by it. 0: only an accepted TOCU moves it.
     global_rate: float = 0.0
     global_min_score: float = 0.3
-    # Publish the running homography instead of this frame's estimate (H_delta applied to it).
-    report_global: bool = False
+    # The published homography moves publish_rate of the way (corner positions) from the last published one to
+    # this frame's estimate: a temporal low-pass of the per-frame estimates (1: each frame's own estimate).
+    publish_rate: float = 1.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -71,6 +72,8 @@ class EngineConfig:
         for name in ("tocu_alpha", "tocu_beta", "lost_score", "window_influence", "global_rate", "global_min_score"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name} {getattr(self, name)} outside [0, 1]")
+        if not 0.0 < self.publish_rate <= 1.0:
+            problems.append(f"publish_rate {self.publish_rate} outside (0, 1]")
         if self.tocu_every < 1 or self.lost_patience < 1:
             problems.append("tocu_every and lost_patience must be >= 1")
         if not (self.max_scale_change == 0.0 or self.max_scale_change >= 1.0):
@@ -160,6 +163,7 @@ class Tracker:
             raise EngineInputError(f"initial box {list(box)} lies outside the {rgb.shape[1]}x{rgb.shape[0]} image")
         self.h_calibration = check_homography(np.eye(3) if homography is None else homography, "initial homography")
         self.h_global = self.h_calibration.copy()
+        self.h_published = self.h_global.copy()
         x, degraded = self._usable_aux(x)
         if degraded:
             raise EngineInputError(f"initialize needs a valid X image ({degraded[0]})")
@@ -204,6 +208,7 @@ class Tracker:
     def reset_alignment(self) -> None:
         """Back to the calibration homography; the dynamic template (built under the old H) is dropped."""
         self.h_global = self.h_calibration.copy()
+        self.h_published = self.h_global.copy()
         self.dynamic_template = None
 
     def track(self, rgb: np.ndarray, x: np.ndarray | None) -> TrackResult:
@@ -260,8 +265,8 @@ class Tracker:
             tocu_updated = self._tocu(rgb, x, frame_h)
         timings["tocu"] = _elapsed_ms(start)
 
-        if self.config.report_global and not rgb_only:
-            frame_h = self.h_global
+        if not rgb_only and self.config.publish_rate < 1.0:
+            frame_h = self.h_published = self._blend(self.h_published, frame_h, self.config.publish_rate)
         box_x = None if rgb_only else bx.map_box(self.box, np.linalg.inv(frame_h))
         return TrackResult(
             box=self.box.copy(),
