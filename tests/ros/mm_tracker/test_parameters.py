@@ -36,3 +36,14 @@ def test_half_precision_needs_cuda():
 
 def test_every_parameter_has_a_description():
     assert all(spec.description for spec in SPECS) and len(SPEC_BY_NAME) == len(SPECS)
+
+
+def test_the_engines_tuned_behaviour_is_a_node_parameter_with_the_engines_default():
+    import dataclasses
+
+    from mm_tracker_model.engine import EngineConfig
+
+    internal = {"clip_margin", "online_alignment", "device"}  # fixed; evaluation's switch; the node resolves auto
+    for field in dataclasses.fields(EngineConfig):
+        if field.name not in internal:
+            assert SPEC_BY_NAME[field.name].default == getattr(EngineConfig(), field.name), field.name
