@@ -155,6 +155,18 @@ def test_tocu_accepts_a_correct_update():
     assert tracker.dynamic_template is not None and tracker.stats.tocu_accepted == 1
 
 
+def test_tocu_can_refresh_the_template_without_moving_the_running_homography():
+    tracker, oracle = _tracker(tocu_homography=False)
+    delta = np.array([[1.0, 0.0, 4.0], [0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])
+    oracle.h_crop = _crop_homography(delta, _search_crop(tracker))
+    oracle.box = _box_in_crop(SEQUENCE[1].box, _search_crop(tracker))
+    oracle.tocu_boxes = [_initial_box_in_frame0(tracker), (0.1, 0.1, 0.05, 0.05)]
+    result = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
+    assert result.tocu_updated and tracker.dynamic_template is not None
+    np.testing.assert_allclose(result.global_homography, SEQUENCE[0].x_to_rgb)
+    np.testing.assert_allclose(result.frame_homography, delta @ SEQUENCE[0].x_to_rgb, atol=1e-4)
+
+
 def test_tocu_rejects_a_wrong_update_and_keeps_the_unaligned_template():
     tracker, oracle = _tracker()
     delta = np.array([[1.0, 0.0, 4.0], [0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])

@@ -40,6 +40,7 @@ class EngineConfig:
     tocu_alpha: float = 0.5  # Hann-weighted peak score above which TOCU may run
     tocu_beta: float = 0.7  # IoU with the initial box a TOCU candidate must reach
     tocu_every: int = 10  # run TOCU at most every N frames (its forward costs more than a frame's)
+    tocu_homography: bool = True  # an accepted TOCU also replaces the running homography (False: template only)
     lost_score: float = 0.2
     lost_patience: int = 10  # frames under lost_score before the state becomes LOST
     max_corner_shift: float = 0.25  # guard: fraction of the X image diagonal H's corners may move from calibration
@@ -400,7 +401,8 @@ class Tracker:
             if not self._passes_guard(candidate):
                 self.stats.guard_rejections += 1
                 return False
-            self.h_global = candidate / candidate[2, 2]
+            if self.config.tocu_homography:
+                self.h_global = candidate / candidate[2, 2]
             self.dynamic_template = pair_tensor(aligned, self.device)
             self.stats.tocu_accepted += 1
             return True

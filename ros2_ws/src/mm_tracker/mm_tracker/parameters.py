@@ -103,6 +103,7 @@ SPECS: tuple[ParamSpec, ...] = (
         low=1.0,
         high=3.0,
     ),
+    ParamSpec("tocu_homography", ENGINE.tocu_homography, "an accepted TOCU also replaces the rig homography"),
     ParamSpec(
         "global_rate",
         ENGINE.global_rate,
