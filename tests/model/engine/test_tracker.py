@@ -16,9 +16,11 @@ SEQUENCE = toy_sequence(frames=12, seed=3)
 
 
 def _tracker(**config) -> tuple[Tracker, OracleNet]:
-    """The engine around an oracle; size damping off unless asked for, so boxes map back exactly."""
+    """The engine around an oracle; size damping and the homography low-pass off unless asked for, so boxes and
+    homographies map back exactly; TOCU replaces the running homography as PMATrack's does."""
     oracle = OracleNet()
-    tracker = Tracker(oracle, EngineConfig(**({"max_scale_change": 0.0, "size_lr": 1.0} | config)))
+    exact = {"max_scale_change": 0.0, "size_lr": 1.0, "publish_rate": 1.0, "tocu_homography": True}
+    tracker = Tracker(oracle, EngineConfig(**(exact | config)))
     first = SEQUENCE[0]
     tracker.initialize(first.rgb, first.x, first.box, first.x_to_rgb)
     return tracker, oracle

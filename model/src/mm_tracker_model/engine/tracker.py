@@ -40,7 +40,9 @@ class EngineConfig:
     tocu_alpha: float = 0.5  # Hann-weighted peak score above which TOCU may run
     tocu_beta: float = 0.7  # IoU with the initial box a TOCU candidate must reach
     tocu_every: int = 10  # run TOCU at most every N frames (its forward costs more than a frame's)
-    tocu_homography: bool = True  # an accepted TOCU also replaces the running homography (False: template only)
+    # An accepted TOCU also replaces the running homography (PMATrack). Off by default: on real validation
+    # sequences its accepted updates doubled the corner error (README, "Online compensation").
+    tocu_homography: bool = False
     lost_score: float = 0.2
     lost_patience: int = 10  # frames under lost_score before the state becomes LOST
     max_corner_shift: float = 0.25  # guard: fraction of the X image diagonal H's corners may move from calibration
@@ -62,7 +64,7 @@ class EngineConfig:
     global_min_score: float = 0.3
     # The published homography moves publish_rate of the way (corner positions) from the last published one to
     # this frame's estimate: a temporal low-pass of the per-frame estimates (1: each frame's own estimate).
-    publish_rate: float = 1.0
+    publish_rate: float = 0.1
 
     def __post_init__(self) -> None:
         problems = []
