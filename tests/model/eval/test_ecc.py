@@ -39,3 +39,14 @@ def test_estimates_only_every_n_frames():
     for _ in range(7):
         aligner.update(blank, blank)
     assert aligner.frames == 7 and aligner.estimates == 3
+
+
+def test_an_estimate_beyond_the_engines_guard_is_a_failure():
+    scene = _scene()
+    rgb = cv2.cvtColor(scene[60:300, 80:400], cv2.COLOR_GRAY2RGB)
+    aux = cv2.cvtColor(255 - scene[56:296, 86:406], cv2.COLOR_GRAY2RGB)  # a true offset of about 7 px
+    strict = EccAligner(np.eye(3), EccConfig(every=1, max_corner_shift=0.005))  # 2 px of a 400 px diagonal
+    np.testing.assert_array_equal(strict.update(rgb, aux), np.eye(3))
+    assert strict.failures == 1
+    loose = EccAligner(np.eye(3), EccConfig(every=1))
+    assert loose.update(rgb, aux)[0, 2] > 5 and loose.failures == 0
