@@ -40,7 +40,7 @@ def corrections(net, folder: Path, at_truth: bool) -> tuple[np.ndarray, np.ndarr
     """(frames, 4, 2) needed and applied corner corrections of one sequence."""
     seq = read_sequence(folder, "synthetic")
     truth = seq.homographies / seq.homographies[:, 2:3, 2:3]
-    tracker = Tracker(net, EngineConfig(tocu_alpha=1.0))
+    tracker = Tracker(net, EngineConfig(tocu_alpha=1.0, publish_rate=1.0))  # each frame's own estimate
     tracker.initialize(seq.load_rgb(0), as_rgb(seq.load_aux(0)), seq.boxes_rgb[0], truth[0])
     needed, applied = [], []
     for t in range(1, len(seq)):
