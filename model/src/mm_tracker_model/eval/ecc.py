@@ -8,9 +8,8 @@ keeps the previous homography and is counted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
