@@ -98,7 +98,7 @@ class TrackResult:
     score: float  # Hann-weighted peak score
     state: TrackState
     global_homography: np.ndarray  # H_global after this frame (the rig's running estimate), X -> RGB image pixels
-    frame_homography: np.ndarray  # this frame's estimate H_delta · H_global
+    frame_homography: np.ndarray  # the published estimate: H_delta · H_global, low-passed by publish_rate
     stage_params: list[list[float]]
     experts: list[str]
     confidence: float
@@ -344,12 +344,7 @@ class Tracker:
     def _passes_guard(self, candidate: np.ndarray) -> bool:
         if not np.isfinite(candidate).all() or np.linalg.cond(candidate) > MAX_CONDITION:
             return False
-        width, height = self.x_size
-        bound = self.config.max_corner_shift * math.hypot(width, height)
-        shifts = hg.corner_distances(
-            torch.from_numpy(candidate / candidate[2, 2]), torch.from_numpy(self.h_calibration), width, height
-        )
-        return float(shifts.max()) <= bound
+        return hg.within_corner_shift(candidate, self.h_calibration, *self.x_size, self.config.max_corner_shift)
 
     def _blend(self, start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
         found = hg.blend(torch.from_numpy(start), torch.from_numpy(end), weight, *self.x_size).numpy()

@@ -8,12 +8,10 @@ keeps the previous homography and is counted.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import torch
 
 from mm_tracker_model.geometry import homography as hg
 
@@ -88,8 +86,7 @@ class EccAligner:
         estimate = np.linalg.inv(to_small_rgb) @ np.linalg.inv(full.astype(np.float64)) @ to_small_aux
         estimate = estimate / estimate[2, 2]
         height, width = aux.shape[:2]
-        shifts = hg.corner_distances(torch.from_numpy(estimate), torch.from_numpy(self.calibration), width, height)
-        if float(shifts.max()) > cfg.max_corner_shift * math.hypot(width, height):
+        if not hg.within_corner_shift(estimate, self.calibration, width, height, cfg.max_corner_shift):
             self.failures += 1
             return self.homography
         self.homography = estimate

@@ -5,6 +5,9 @@ A homography maps X coordinates to RGB coordinates (column vectors, H @ [x, y, 1
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
 # The corners of a crop in centred normalised units (x, y), clockwise from the top left.
@@ -75,6 +78,12 @@ def corner_distances(estimated: torch.Tensor, true: torch.Tensor, width: float, 
     """(..., 4) distances between the four corners of a width x height image mapped by both homographies."""
     corners = torch.tensor([[0.0, 0.0], [width, 0.0], [width, height], [0.0, height]], dtype=estimated.dtype)
     return (apply(estimated, corners) - apply(true, corners)).norm(dim=-1)
+
+
+def within_corner_shift(candidate: np.ndarray, reference: np.ndarray, width: int, height: int, fraction: float) -> bool:
+    """The corner guard: no corner of a width x height image moves more than `fraction` of its diagonal."""
+    shifts = corner_distances(torch.from_numpy(candidate / candidate[2, 2]), torch.from_numpy(reference), width, height)
+    return float(shifts.max()) <= fraction * math.hypot(width, height)
 
 
 def blend(start: torch.Tensor, end: torch.Tensor, weight: float, width: float, height: float) -> torch.Tensor:
