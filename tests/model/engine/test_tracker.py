@@ -382,3 +382,28 @@ def test_the_tracked_box_does_not_depend_on_the_input_resolution():
     # The crop resamples differently at each scale (the 2.5x frame is shrunk into it, the 1x one enlarged), which
     # the CNN stem sees: a pixel or so on this 49 x 43 target. A crop-scale or size bug moves it by tens of pixels.
     np.testing.assert_allclose(boxes[2.5], boxes[1.0], atol=1.5)
+
+
+def test_the_fused_engine_tracks_as_the_eager_one_and_embeds_each_template_once():
+    torch.manual_seed(0)
+    net = build_net("full_tiny")
+    first_frames = {}
+    for fused in (True, False):  # the fused copy first, made before the spy below patches `net`
+        # TOCU on every other frame (frames 1, 3), always accepted: a new dynamic template each time.
+        tracker = Tracker(net, EngineConfig(fused=fused, tocu_alpha=0.0, tocu_every=2, tocu_beta=0.0))
+        assert (tracker.net is net) != fused  # the fused engine tracks with its own copy
+        embedded = []  # the engine's own template embeddings (TOCU's one-off candidates come as a batch of 2)
+        embed = tracker.net.embed_template
+        tracker.net.embed_template = lambda pair, embed=embed, seen=embedded: seen.append(len(pair)) or embed(pair)
+        tracker.initialize(SEQUENCE[0].rgb, SEQUENCE[0].x, SEQUENCE[0].box, SEQUENCE[0].x_to_rgb)
+        counts = []
+        for frame in SEQUENCE[1:5]:
+            result = tracker.track(frame.rgb, frame.x)
+            first_frames.setdefault(fused, result)
+            counts.append(embedded.count(1))
+        if fused:
+            # The template on frame 1, frame 1's dynamic template on frame 2, frame 3's on frame 4.
+            assert counts == [1, 2, 2, 3]
+    # One frame: float rounding only (later frames crop where the boxes lead, so differences may grow).
+    np.testing.assert_allclose(first_frames[True].box, first_frames[False].box, atol=1e-3)
+    np.testing.assert_allclose(first_frames[True].frame_homography, first_frames[False].frame_homography, atol=1e-4)

@@ -38,7 +38,7 @@ def test_each_stream_equals_a_plain_ostrack_forward(ostrack_net):
     net, state, cfg = ostrack_net
     template, search = _inputs(cfg)
     with torch.no_grad():
-        features_rgb, features_aux = net.backbone([template[:, :3]], search[:, :3], [template[:, 3:]], search[:, 3:])
+        features_rgb, features_aux = net.backbone([net.embed_template(template).tokens], search[:, :3], search[:, 3:])
         reference_rgb = backbone_forward(state, template[:, :3], search[:, :3], cfg.num_heads)
         reference_x = backbone_forward(state, template[:, 3:], search[:, 3:], cfg.num_heads)
     torch.testing.assert_close(features_rgb, reference_rgb, **TOLERANCE)
@@ -62,7 +62,7 @@ def test_trained_adapters_break_the_equivalence():
         net.backbone.adapters[0].attn.up[0].weight.normal_(0, 0.5)
     template, search = _inputs(cfg)
     with torch.no_grad():
-        features_rgb, features_aux = net.backbone([template[:, :3]], search[:, :3], [template[:, 3:]], search[:, 3:])
+        features_rgb, features_aux = net.backbone([net.embed_template(template).tokens], search[:, :3], search[:, 3:])
         reference_rgb = backbone_forward(state, template[:, :3], search[:, :3], cfg.num_heads)
         reference_x = backbone_forward(state, template[:, 3:], search[:, 3:], cfg.num_heads)
     assert not torch.allclose(features_rgb, reference_rgb, **TOLERANCE)

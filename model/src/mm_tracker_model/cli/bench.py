@@ -172,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     parser.add_argument("--load", type=int, default=0, help="busy processes competing for the CPU meanwhile")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also list the N costliest operators")
+    parser.add_argument(
+        "--eager", action="store_true", help="track with the network as loaded (EngineConfig.fused off), to compare"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -189,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         torch.manual_seed(0)
         net = load_net(args.checkpoint, args.preset) if args.checkpoint else build_net(args.preset)
         config = EngineConfig(
-            device=args.device, precision=args.precision, tocu_every=args.tocu_every, tocu_alpha=args.tocu_alpha
+            device=args.device,
+            precision=args.precision,
+            tocu_every=args.tocu_every,
+            tocu_alpha=args.tocu_alpha,
+            fused=not args.eager,
         )
         threads = torch.get_num_threads()
         try:

@@ -21,6 +21,8 @@ from mm_tracker_model.geometry import homography as hg
 from mm_tracker_model.geometry.crops import CropTransform
 from mm_tracker_model.nn.alignment.stage import EXPERT_NAMES
 from mm_tracker_model.nn.head import boxes_from_maps
+from mm_tracker_model.nn.inference import inference_copy
+from mm_tracker_model.nn.tracker_net import TrackerNet
 
 PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 # Refuse a homography whose condition number says it is (numerically) singular.
@@ -37,6 +39,9 @@ class TrackState(IntEnum):
 class EngineConfig:
     device: str = "cpu"
     precision: str = "fp32"
+    # Track with an inference copy of a TrackerNet (BatchNorms folded, head branches merged; the same outputs
+    # to float rounding, tested) and reuse each template's tokens until the template changes.
+    fused: bool = True
     tocu_alpha: float = 0.5  # Hann-weighted peak score above which TOCU may run
     tocu_beta: float = 0.7  # IoU with the initial box a TOCU candidate must reach
     tocu_every: int = 10  # run TOCU at most every N frames (its forward costs more than a frame's)
@@ -145,7 +150,10 @@ class Tracker:
     def __init__(self, net: torch.nn.Module, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
         self.device = torch.device(self.config.device)
+        if self.config.fused and isinstance(net, TrackerNet):
+            net = inference_copy(net)  # the caller's network (a training run's, say) stays as it is
         self.net = net.to(self.device).eval()
+        self._template_tokens: dict[int, tuple[torch.Tensor, object]] = {}
         self.net_config = net.config
         influence = self.config.window_influence
         self.hann = (1.0 - influence + influence * hann2d(self.net_config.search_grid)).to(self.device)
@@ -301,12 +309,26 @@ class Tracker:
             return [self.template_rgb_only]
         return [self.template] if self.dynamic_template is None else [self.template, self.dynamic_template]
 
-    def _forward(self, templates: list[torch.Tensor], search: torch.Tensor):
+    def _forward(self, templates: list[torch.Tensor], search: torch.Tensor, reuse_templates: bool = True):
         autocast = (
             torch.autocast(self.device.type, dtype=self._autocast_dtype) if self._autocast_dtype else nullcontext()
         )
         with torch.inference_mode(), autocast:
+            if reuse_templates:
+                templates = self._embedded(templates)
             return self.net(templates if len(templates) > 1 else templates[0], search)
+
+    def _embedded(self, templates: list[torch.Tensor]) -> list:
+        """The templates' tokens, each computed once while that template tensor is in use (with `fused`)."""
+        embed = getattr(self.net, "embed_template", None)
+        if not self.config.fused or embed is None:
+            return templates
+        known = self._template_tokens
+        # Entries hold their tensor, so an id is never reused while its entry exists.
+        self._template_tokens = {
+            id(t): known[id(t)] if id(t) in known and known[id(t)][0] is t else (t, embed(t)) for t in templates
+        }
+        return [self._template_tokens[id(t)][1] for t in templates]
 
     def _pack(self, output) -> np.ndarray:
         windowed = output.score_map.float() * self.hann
@@ -387,7 +409,7 @@ class Tracker:
         unaligned = crop_pair(rgb, x, self.box, cfg.template_factor, cfg.template_size, self.h_global)
         templates = torch.cat([pair_tensor(aligned, self.device), pair_tensor(unaligned, self.device)])
         search = self.initial_search_tensor.expand(2, -1, -1, -1)
-        output = self._forward([templates], search)
+        output = self._forward([templates], search, reuse_templates=False)  # one-off candidates
         boxes = (output.boxes.float() * cfg.search_size).cpu().numpy().astype(np.float64)
         ious = []
         for box in bx.cxcywh_to_xywh(boxes):

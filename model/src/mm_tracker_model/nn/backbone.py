@@ -55,32 +55,30 @@ class TwoStreamViT(nn.Module):
         trunc_normal_(self.pos_embed_z, std=0.02)
         trunc_normal_(self.pos_embed_x, std=0.02)
 
-    def embed(self, templates: Sequence[torch.Tensor], search: torch.Tensor) -> torch.Tensor:
-        """Embed 3-channel images (patch embedding or CNN stem) into one token sequence [templates ; search]."""
-        tokenize = self.patch_embed if self.config.stem == "patch" else self.stem
-        parts = [tokenize(t) + self.pos_embed_z for t in templates]
-        parts.append(tokenize(search) + self.pos_embed_x)
-        return torch.cat(parts, dim=1)
+    def _tokenize(self, images: torch.Tensor) -> torch.Tensor:
+        return (self.patch_embed if self.config.stem == "patch" else self.stem)(images)
+
+    def embed_template(self, template_rgb: torch.Tensor, template_aux: torch.Tensor) -> torch.Tensor:
+        """(2B, Nz, C) template tokens of both streams, RGB first: fixed until the template changes."""
+        return self._tokenize(torch.cat([template_rgb, template_aux])) + self.pos_embed_z
 
     def forward(
         self,
-        templates_rgb: Sequence[torch.Tensor],
+        templates: Sequence[torch.Tensor],
         search_rgb: torch.Tensor,
-        templates_aux: Sequence[torch.Tensor],
         search_aux: torch.Tensor,
         after_block: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
         normalise: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, N, C) tokens of each stream, N = templates then search, final-normed unless `normalise` is off.
 
-        `after_block(i, tokens)` may replace the stacked (2B, N, C) tokens after block i (the alignment stages).
+        `templates` are `embed_template` outputs (the caller may keep them across frames); `after_block(i,
+        tokens)` may replace the stacked (2B, N, C) tokens after block i (the alignment stages).
         """
         batch = search_rgb.shape[0]
-        grids = [self.config.template_grid] * len(templates_rgb) + [self.config.search_grid]
-        tokens = self.embed(
-            [torch.cat([z_rgb, z_x]) for z_rgb, z_x in zip(templates_rgb, templates_aux, strict=True)],
-            torch.cat([search_rgb, search_aux]),
-        )
+        grids = [self.config.template_grid] * len(templates) + [self.config.search_grid]
+        search = self._tokenize(torch.cat([search_rgb, search_aux])) + self.pos_embed_x
+        tokens = torch.cat([*templates, search], dim=1)
         for i, (block, adapters) in enumerate(zip(self.blocks, self.adapters, strict=True)):
             tokens = self._block_forward(block, adapters, tokens, batch, grids)
             if after_block is not None:

@@ -16,7 +16,7 @@ def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
     )
 
 
-def _clamped_sigmoid(x: torch.Tensor) -> torch.Tensor:
+def clamped_sigmoid(x: torch.Tensor) -> torch.Tensor:
     return x.sigmoid().clamp(SCORE_CLAMP, 1.0 - SCORE_CLAMP)
 
 
@@ -57,7 +57,7 @@ class CenterHead(nn.Module):
         """(B, g*g, C) tokens -> score (B,1,g,g), size (B,2,g,g), offset (B,2,g,g), boxes (B,4) cx,cy,w,h in [0,1]."""
         batch, _, channels = search_tokens.shape
         feature_map = search_tokens.transpose(1, 2).reshape(batch, channels, self.grid, self.grid)
-        score_map = _clamped_sigmoid(self._branch("ctr", feature_map))
-        size_map = _clamped_sigmoid(self._branch("size", feature_map))
+        score_map = clamped_sigmoid(self._branch("ctr", feature_map))
+        size_map = clamped_sigmoid(self._branch("size", feature_map))
         offset_map = self._branch("offset", feature_map)
         return score_map, size_map, offset_map, boxes_from_maps(score_map, size_map, offset_map)

@@ -39,6 +39,13 @@ TRAINING_MODES: dict[str, tuple[str, ...]] = {
 ImagePair = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
 
+@dataclass(frozen=True)
+class EmbeddedTemplate:
+    """A template pair's tokens of both streams (`TrackerNet.embed_template`): reusable while the template is."""
+
+    tokens: torch.Tensor  # (2B, Nz, C), RGB rows first
+
+
 @dataclass
 class NetOutput:
     """Head outputs on the search grid; boxes are (cx, cy, w, h) in normalised search-crop units."""
@@ -102,31 +109,36 @@ class TrackerNet(nn.Module):
                 raise InputShapeError(f"{what} {part}: expected (B, 3, {size}, {size}), got {tuple(tensor.shape)}")
         return rgb, x
 
+    def embed_template(self, template: ImagePair) -> EmbeddedTemplate:
+        """The template's tokens, computed once: the engine reuses them on every frame until it changes."""
+        rgb, x = self._split(template, self.config.template_size, "template")
+        return EmbeddedTemplate(self.backbone.embed_template(rgb, x))
+
     def forward(
         self,
-        template: ImagePair | Sequence[ImagePair],
+        template: ImagePair | EmbeddedTemplate | Sequence[ImagePair | EmbeddedTemplate],
         search: ImagePair,
         initial_homography: torch.Tensor | None = None,
     ) -> NetOutput:
         """Track one template pair, or a list of them (initial + dynamic templates), against a search pair.
 
+        Templates may be given as images or as their `embed_template` tokens (the same result). The optional
         `initial_homography` (B, 3, 3): X -> RGB search-crop map (centred normalised units) the alignment
         stages refine; identity when omitted (the X crop is already warped by the current estimate).
         """
         cfg = self.config
         templates = list(template) if isinstance(template, list) else [template]
-        template_pairs = [self._split(t, cfg.template_size, "template") for t in templates]
+        embedded = [t if isinstance(t, EmbeddedTemplate) else self.embed_template(t) for t in templates]
         search_rgb, search_aux = self._split(search, cfg.search_size, "search")
         batch = search_rgb.shape[0]
-        if search_aux.shape[0] != batch or any(t.shape[0] != batch for pair in template_pairs for t in pair):
+        if search_aux.shape[0] != batch or any(t.tokens.shape[0] != 2 * batch for t in embedded):
             raise InputShapeError("template and search batches differ in size")
         alignment_state = self._alignment_state(initial_homography, batch, search_rgb)
         if alignment_state is not None:
             alignment_state.fine_maps = self.alignment.encode_fine(search_rgb, search_aux)
         features_rgb, features_aux = self.backbone(
-            [p[0] for p in template_pairs],
+            [t.tokens for t in embedded],
             search_rgb,
-            [p[1] for p in template_pairs],
             search_aux,
             after_block=alignment_state.after_block if alignment_state else None,
             normalise=alignment_state is None,
@@ -176,7 +188,7 @@ class TrackerNet(nn.Module):
         was_training = self.training
         self.eval()
         with torch.no_grad():
-            self.backbone([template[:, :3]], search[:, :3], [template[:, 3:]], search[:, 3:], after_block=record)
+            self.backbone([self.embed_template(template).tokens], search[:, :3], search[:, 3:], after_block=record)
             for stage, inputs in zip(self.alignment.stages, stage_inputs, strict=True):
                 stage.measure_expert_costs(inputs)
         self.train(was_training)

@@ -103,6 +103,7 @@ SPECS: tuple[ParamSpec, ...] = (
         low=1.0,
         high=3.0,
     ),
+    ParamSpec("fused", ENGINE.fused, "track with the fused inference copy of the network and cached template tokens"),
     ParamSpec("tocu_homography", ENGINE.tocu_homography, "an accepted TOCU also replaces the rig homography"),
     ParamSpec(
         "global_rate",
