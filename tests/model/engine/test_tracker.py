@@ -141,6 +141,25 @@ def test_the_published_homography_is_a_low_pass_of_the_estimates():
     np.testing.assert_allclose(tracker.track(SEQUENCE[3].rgb, SEQUENCE[3].x).frame_homography, calibration, atol=1e-6)
 
 
+def test_the_estimate_gain_scales_each_frames_correction_in_corner_positions():
+    calibration = SEQUENCE[0].x_to_rgb
+    delta = np.array([[1.0, 0.0, 4.0], [0.0, 1.0, -2.0], [0.0, 0.0, 1.0]])  # the network's estimate: 4, -2 px
+    for gain, expected in ((1.0, delta), (1.5, np.array([[1.0, 0.0, 6.0], [0.0, 1.0, -3.0], [0.0, 0.0, 1.0]]))):
+        tracker, oracle = _tracker(tocu_alpha=1.0, estimate_gain=gain)
+        oracle.h_crop = _crop_homography(delta, _search_crop(tracker))
+        result = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
+        np.testing.assert_allclose(result.frame_homography, expected @ calibration, atol=1e-4)
+        np.testing.assert_allclose(result.global_homography, calibration)  # the crops' homography is not moved
+    # The guard judges the scaled estimate: a correction inside it can be pushed outside.
+    tracker, oracle = _tracker(tocu_alpha=1.0, estimate_gain=3.0, max_corner_shift=0.1)
+    width, height = tracker.x_size
+    far = np.array([[1.0, 0.0, 0.06 * np.hypot(width, height)], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    oracle.h_crop = _crop_homography(far, _search_crop(tracker))
+    result = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
+    assert "homography_rejected" in result.degraded
+    np.testing.assert_allclose(result.frame_homography, calibration)
+
+
 def _initial_box_in_frame0(tracker: Tracker) -> tuple[float, float, float, float]:
     return _box_in_crop(tracker.initial_box, tracker.initial_search.crop)
 
@@ -280,6 +299,8 @@ def test_invalid_engine_config_is_named():
         EngineConfig(tocu_beta=1.5)
     with pytest.raises(EngineInputError, match=r"publish_rate 0.0 outside \(0, 1\]"):
         EngineConfig(publish_rate=0.0)
+    with pytest.raises(EngineInputError, match=r"estimate_gain 4.0 outside \[0.5, 3\]"):
+        EngineConfig(estimate_gain=4.0)
     with pytest.raises(EngineInputError, match=r"global_rate -0.1 outside \[0, 1\]"):
         EngineConfig(global_rate=-0.1)
 

@@ -70,6 +70,10 @@ class EngineConfig:
     # The published homography moves publish_rate of the way (corner positions) from the last published one to
     # this frame's estimate: a temporal low-pass of the per-frame estimates (1: each frame's own estimate).
     publish_rate: float = 0.1
+    # Each frame's correction of H_global, scaled in corner positions before the guard: the estimate applies
+    # about 0.73 of the needed correction (tools/alignment_fixed_point.py), so a gain above 1 undoes the
+    # shrinkage (and scales the estimate's noise and bias with it). 1: as estimated.
+    estimate_gain: float = 1.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -80,6 +84,8 @@ class EngineConfig:
         for name in ("tocu_alpha", "tocu_beta", "lost_score", "window_influence", "global_rate", "global_min_score"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name} {getattr(self, name)} outside [0, 1]")
+        if not 0.5 <= self.estimate_gain <= 3.0:
+            problems.append(f"estimate_gain {self.estimate_gain} outside [0.5, 3]")
         if not 0.0 < self.publish_rate <= 1.0:
             problems.append(f"publish_rate {self.publish_rate} outside (0, 1]")
         if self.tocu_every < 1 or self.lost_patience < 1:
@@ -257,6 +263,8 @@ class Tracker:
         frame_h = self.h_global
         if not rgb_only and h_crop is not None and self.config.online_alignment:
             candidate = self._image_homography(h_crop, search.crop) @ self.h_global
+            if self.config.estimate_gain != 1.0:
+                candidate = self._blend(self.h_global, candidate, self.config.estimate_gain)
             if self._passes_guard(candidate):
                 frame_h = candidate / candidate[2, 2]
                 if self.config.global_rate and score >= self.config.global_min_score:

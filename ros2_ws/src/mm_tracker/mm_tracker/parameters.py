@@ -126,6 +126,13 @@ SPECS: tuple[ParamSpec, ...] = (
         low=0.01,
         high=1.0,
     ),
+    ParamSpec(
+        "estimate_gain",
+        ENGINE.estimate_gain,
+        "scale of each frame's homography correction in corner positions (1: as the network estimates it)",
+        low=0.5,
+        high=3.0,
+    ),
     ParamSpec("publish_debug_image", True, "publish debug_image for rviz2"),
     ParamSpec("publish_detections", False, "also publish detections (vision_msgs/Detection2DArray; needs vision_msgs)"),
     ParamSpec("debug_image_scale", 0.5, "debug image size relative to the RGB image", low=0.1, high=1.0),
