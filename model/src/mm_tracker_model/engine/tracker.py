@@ -22,7 +22,7 @@ from mm_tracker_model.geometry.crops import CropTransform
 from mm_tracker_model.nn.alignment.stage import EXPERT_NAMES
 from mm_tracker_model.nn.head import boxes_from_maps
 from mm_tracker_model.nn.inference import inference_copy
-from mm_tracker_model.nn.tracker_net import TrackerNet
+from mm_tracker_model.nn.tracker_net import EmbeddedTemplate, TrackerNet
 
 PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 # Refuse a homography whose condition number says it is (numerically) singular.
@@ -159,7 +159,7 @@ class Tracker:
         if self.config.fused and isinstance(net, TrackerNet):
             net = inference_copy(net)  # the caller's network (a training run's, say) stays as it is
         self.net = net.to(self.device).eval()
-        self._template_tokens: dict[int, tuple[torch.Tensor, object]] = {}
+        self._template_tokens: dict[int, tuple[torch.Tensor, EmbeddedTemplate]] = {}
         self.net_config = net.config
         influence = self.config.window_influence
         self.hann = (1.0 - influence + influence * hann2d(self.net_config.search_grid)).to(self.device)

@@ -41,11 +41,7 @@ class MergedCenterHead(nn.Module):
             convs = [_folded(getattr(head, f"conv{i + 1}_{name}")) for name in HEAD_BRANCHES]
             groups = 1 if i == 0 else len(convs)
             merged = nn.Conv2d(
-                convs[0].in_channels * (1 if i == 0 else len(convs)),
-                sum(c.out_channels for c in convs),
-                3,
-                padding=1,
-                groups=groups,
+                convs[0].in_channels * groups, sum(c.out_channels for c in convs), 3, 1, 1, groups=groups
             )
             merged.weight.data.copy_(torch.cat([c.weight for c in convs]))
             merged.bias.data.copy_(torch.cat([c.bias for c in convs]))
