@@ -303,6 +303,9 @@ def test_invalid_engine_config_is_named():
         EngineConfig(estimate_gain=4.0)
     with pytest.raises(EngineInputError, match=r"global_rate -0.1 outside \[0, 1\]"):
         EngineConfig(global_rate=-0.1)
+    for bad in ({"fused": False}, {"device": "cuda"}):
+        with pytest.raises(EngineInputError, match="int8 needs the fused inference copy on the CPU"):
+            EngineConfig(int8=True, **bad)
 
 
 def test_real_network_runs_deterministically_end_to_end():
@@ -428,3 +431,18 @@ def test_the_fused_engine_tracks_as_the_eager_one_and_embeds_each_template_once(
     # One frame: float rounding only (later frames crop where the boxes lead, so differences may grow).
     np.testing.assert_allclose(first_frames[True].box, first_frames[False].box, atol=1e-3)
     np.testing.assert_allclose(first_frames[True].frame_homography, first_frames[False].frame_homography, atol=1e-4)
+
+
+def test_the_int8_engine_tracks_close_to_the_float_one_with_quantised_linears():
+    torch.manual_seed(0)
+    net = build_net("full_tiny")
+    results = {}
+    for int8 in (False, True):
+        tracker = Tracker(net, EngineConfig(int8=int8))
+        assert any("quantized" in type(m).__module__ for m in tracker.net.modules()) == int8
+        tracker.initialize(SEQUENCE[0].rgb, SEQUENCE[0].x, SEQUENCE[0].box, SEQUENCE[0].x_to_rgb)
+        results[int8] = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
+    assert not any("quantized" in type(m).__module__ for m in net.modules())  # the caller's network is float
+    # Not equal (activations are rounded to 8 bits per call) but within a fraction of a pixel on one frame.
+    np.testing.assert_allclose(results[True].box, results[False].box, atol=0.5)
+    np.testing.assert_allclose(results[True].frame_homography, results[False].frame_homography, atol=1e-2)

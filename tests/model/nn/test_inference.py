@@ -79,3 +79,16 @@ def test_embedded_templates_give_the_same_result_as_images(nano_net):
     assert torch.equal(from_tokens.score_map, from_images.score_map)
     assert torch.equal(from_tokens.boxes, from_images.boxes)
     assert torch.equal(mixed.score_map, both_images.score_map)
+
+
+def test_the_int8_copy_quantises_every_linear_layer_and_stays_close(nano_net):
+    quantised = inference_copy(nano_net, int8=True)
+    assert not any(isinstance(m, nn.Linear) for m in quantised.modules())
+    linears = sum(isinstance(m, nn.Linear) for m in nano_net.modules())
+    assert sum(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in quantised.modules()) == linears
+    template, search = _inputs(nano_net.config, batch=2, templates=2)
+    with torch.no_grad():
+        exact, approx = inference_copy(nano_net)(template, search), quantised(template, search)
+    for name in ("score_map", "size_map", "boxes"):
+        torch.testing.assert_close(getattr(approx, name), getattr(exact, name), atol=2e-2, rtol=0)
+    assert not torch.equal(approx.score_map, exact.score_map)  # it is quantised, not the float network

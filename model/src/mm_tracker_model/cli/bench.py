@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--eager", action="store_true", help="track with the network as loaded (EngineConfig.fused off), to compare"
     )
+    parser.add_argument("--int8", action="store_true", help="int8 linear layers (EngineConfig.int8; CPU)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -197,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             tocu_every=args.tocu_every,
             tocu_alpha=args.tocu_alpha,
             fused=not args.eager,
+            int8=args.int8,
         )
         threads = torch.get_num_threads()
         try:

@@ -42,6 +42,9 @@ class EngineConfig:
     # Track with an inference copy of a TrackerNet (BatchNorms folded, head branches merged; the same outputs
     # to float rounding, tested) and reuse each template's tokens until the template changes.
     fused: bool = True
+    # The inference copy's linear layers in int8 (weights, and activations quantised per call; CPU only). Not
+    # the same outputs as float: measured on tracking quality and speed in the README before it is chosen.
+    int8: bool = False
     tocu_alpha: float = 0.5  # Hann-weighted peak score above which TOCU may run
     tocu_beta: float = 0.7  # IoU with the initial box a TOCU candidate must reach
     tocu_every: int = 10  # run TOCU at most every N frames (its forward costs more than a frame's)
@@ -88,6 +91,8 @@ class EngineConfig:
             problems.append(f"estimate_gain {self.estimate_gain} outside [0.5, 3]")
         if not 0.0 < self.publish_rate <= 1.0:
             problems.append(f"publish_rate {self.publish_rate} outside (0, 1]")
+        if self.int8 and (not self.fused or self.device != "cpu" or self.precision != "fp32"):
+            problems.append("int8 needs the fused inference copy on the CPU in fp32")
         if self.tocu_every < 1 or self.lost_patience < 1:
             problems.append("tocu_every and lost_patience must be >= 1")
         if not (self.max_scale_change == 0.0 or self.max_scale_change >= 1.0):
@@ -157,7 +162,8 @@ class Tracker:
         self.config = config or EngineConfig()
         self.device = torch.device(self.config.device)
         if self.config.fused and isinstance(net, TrackerNet):
-            net = inference_copy(net)  # the caller's network (a training run's, say) stays as it is
+            # the caller's network (a training run's, say) stays as it is
+            net = inference_copy(net, int8=self.config.int8)
         self.net = net.to(self.device).eval()
         self._template_tokens: dict[int, tuple[torch.Tensor, EmbeddedTemplate]] = {}
         self.net_config = net.config

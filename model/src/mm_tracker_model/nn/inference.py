@@ -1,12 +1,14 @@
 """An inference copy of a network: the same function in fewer, larger ops (BatchNorm folded, head branches merged).
 
 The engine tracks with such a copy (`EngineConfig.fused`), so the caller's network — a training run's, say —
-is never changed; `tests/model/nn/test_inference.py` checks the copy against the eager network.
+is never changed; `tests/model/nn/test_inference.py` checks the copy against the eager network. Optionally
+(`EngineConfig.int8`) the copy's linear layers run with int8 weights and dynamically quantised activations.
 """
 
 from __future__ import annotations
 
 import copy
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -68,11 +70,31 @@ def _folded(block: nn.Sequential) -> nn.Conv2d:
     return fuse_conv_bn_eval(conv, norm) if isinstance(norm, nn.BatchNorm2d) else conv
 
 
-def inference_copy(net: nn.Module) -> nn.Module:
-    """A detached eval-mode copy of `net` with BatchNorms folded and, for a CENTER head, its branches merged."""
+def quantize_linears(module: nn.Module) -> nn.Module:
+    """`module` (eval, CPU) with every nn.Linear replaced by an int8 one quantising its input per call.
+
+    PyTorch's eager dynamic quantisation is deprecated in favour of torchao, whose int8 CPU path needs
+    torch.compile; the eager kernels (fbgemm on x86, qnnpack on ARM) are the ones that run faster as they are.
+    """
+    if torch.backends.quantized.engine == "none":
+        raise RuntimeError("int8 inference needs a quantized engine (fbgemm, x86 or qnnpack); this torch has none")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*torch.ao.quantization.*")
+        warnings.filterwarnings("ignore", message=".*per-tensor.*|.*quantize_per_tensor.*")
+        return torch.ao.quantization.quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8, inplace=True)
+
+
+def inference_copy(net: nn.Module, int8: bool = False) -> nn.Module:
+    """A detached eval-mode copy of `net` with BatchNorms folded and, for a CENTER head, its branches merged.
+
+    `int8`: the linear layers also quantised (`quantize_linears`; CPU only, outputs close to but not equal to
+    the float network's).
+    """
     fused = copy.deepcopy(net).eval()
     head = getattr(fused, "box_head", None)
     if isinstance(head, CenterHead):
         fused.box_head = MergedCenterHead(head)
     fold_batch_norms(fused)
-    return fused.requires_grad_(False)
+    fused.requires_grad_(False)
+    return quantize_linears(fused) if int8 else fused

@@ -104,6 +104,7 @@ SPECS: tuple[ParamSpec, ...] = (
         high=3.0,
     ),
     ParamSpec("fused", ENGINE.fused, "track with the fused inference copy of the network and cached template tokens"),
+    ParamSpec("int8", ENGINE.int8, "int8 linear layers in the inference copy (CPU, fp32 device only)"),
     ParamSpec("tocu_homography", ENGINE.tocu_homography, "an accepted TOCU also replaces the rig homography"),
     ParamSpec(
         "global_rate",
