@@ -22,13 +22,19 @@ except MMTrackerError as exc:
 def test_node_bench_reports_targets_latency_and_memory():
     domain = (int(os.environ.get("ROS_DOMAIN_ID", "0")) + 60) % 100 + 1
     env = {**os.environ, "ROS_DOMAIN_ID": str(domain), "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
-    done = subprocess.run(
-        [str(NODE_BENCH), "--seconds", "4", "--json"], env=env, capture_output=True, text=True, timeout=240
-    )
+    # A node parameter passed through: the node tracks with its int8 copy (it would not start on a bad one).
+    command = [str(NODE_BENCH), "--seconds", "4", "--json", "--param", "int8:=true"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout[done.stdout.index("{") :])
+    assert report["params"] == ["int8:=true"]
     assert report["targets"] > 0 and report["fps"] == pytest.approx(report["targets"] / 4)
     assert report["latency_ms"]["p50"] <= report["latency_ms"]["p95"] <= report["latency_ms"]["p99"]
     rss = report["rss_mib"]
     assert 50 < rss["start"] < 8192 and 50 < rss["end"] < 8192  # a Python process with torch and a model
     assert report["rss_change"] == pytest.approx(rss["end"] / rss["start"] - 1)
+
+
+def test_a_malformed_node_parameter_is_refused_before_anything_starts():
+    done = subprocess.run([str(NODE_BENCH), "--param", "int8=true"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "expected NAME:=VALUE" in done.stderr

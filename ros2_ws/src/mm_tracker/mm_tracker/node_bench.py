@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -43,8 +44,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aux-hz", type=float, default=9.0)
     parser.add_argument("--preset", default="full_tiny")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME:=VALUE",
+        help="a further node parameter, e.g. int8:=true or checkpoint:=FILE (repeatable)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    for param in args.param:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*:=.+", param):
+            parser.error(f"--param {param!r}: expected NAME:=VALUE")
 
     frames = toy_sequence(frames=60, rgb_size=(640, 480), x_size=(640, 512), seed=11)
     rgb_fields = [array_to_image_fields(f.rgb, "rgb8") for f in frames]
@@ -59,9 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         f"preset:={args.preset}",
         "-p",
         f"initial_box:=[{box[0]:.1f}, {box[1]:.1f}, {box[2]:.1f}, {box[3]:.1f}]",
+        *[part for param in args.param for part in ("-p", param)],
     ]
     process = subprocess.Popen(node_args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rclpy.init()
+    rclpy.init(args=[])  # not sys.argv: its NAME:=VALUE would read as (deprecated) remap rules
     node = rclpy.create_node("mm_tracker_node_bench")
     latencies: list[float] = []
 
@@ -112,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": args.seconds,
             "rgb_hz": args.rgb_hz,
             "aux_hz": args.aux_hz,
+            "params": args.param,
             "fps": len(latencies) / args.seconds,
             "latency_ms": {f"p{q}": float(np.percentile(latencies, q)) for q in (50, 95, 99)} if latencies else {},
             "targets": len(latencies),
