@@ -28,6 +28,10 @@ def test_node_bench_reports_targets_latency_and_memory():
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout[done.stdout.index("{") :])
     assert report["params"] == ["int8:=true"]
+    # The node's own per-phase view reaches the benchmark through /diagnostics.
+    phases = report["phases_ms_p50"]
+    assert {"waiting", "convert", "preprocess", "forward", "postprocess", "tocu", "publish"} <= set(phases)
+    assert phases["forward"] > 0 and all(ms >= 0 for ms in phases.values())
     assert report["targets"] > 0 and report["fps"] == pytest.approx(report["targets"] / 4)
     assert report["latency_ms"]["p50"] <= report["latency_ms"]["p95"] <= report["latency_ms"]["p99"]
     rss = report["rss_mib"]

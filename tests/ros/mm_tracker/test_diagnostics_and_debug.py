@@ -21,6 +21,17 @@ def test_stats_snapshot_has_rates_latency_and_counters():
     assert {"rgb_rate_hz", "aux_rate_hz", "tracked_rate_hz"} <= set(snapshot)
 
 
+def test_phase_timings_are_reported_as_medians_and_bounded():
+    stats = NodeStats()
+    for ms in (1.0, 2.0, 9.0):
+        stats.add_phases({"convert": ms, "forward": 10 * ms})
+    snapshot = stats.snapshot()
+    assert snapshot["phase_convert_ms_p50"] == "2.00" and snapshot["phase_forward_ms_p50"] == "20.00"
+    for i in range(1000):
+        stats.add_phases({"convert": float(i)})
+    assert len(stats.phases_ms["convert"]) == 300
+
+
 def test_latency_history_is_bounded():
     stats = NodeStats()
     for i in range(10_000):

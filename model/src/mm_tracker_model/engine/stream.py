@@ -8,6 +8,7 @@ others. Every degradation is counted once, here, under one name; callers log or 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -49,6 +50,7 @@ class StreamFrame:
     result: TrackResult | None
     started: bool = False  # a target started on this frame (result is the given box)
     degradations: list[Degradation] = field(default_factory=list)
+    convert_ms: float = 0.0  # the messages' conversion to images (and their checks)
 
 
 class StreamTracker:
@@ -81,6 +83,7 @@ class StreamTracker:
 
     def process(self, pair: SyncedPair) -> StreamFrame:
         frame = StreamFrame(pair.rgb_stamp, None, None, None)
+        start = time.perf_counter()
         try:
             frame.rgb = rgb_from_message(pair.rgb)
         except MMTrackerError as exc:
@@ -89,6 +92,7 @@ class StreamTracker:
         frame.degradations += self._size_problems("rgb", frame.rgb)
         if not self.config.rgb_only:
             frame.aux = self._aux(pair, frame.degradations)
+        frame.convert_ms = (time.perf_counter() - start) * 1e3
         frame.started = self._maybe_start(frame)
         if self.tracker.state == TrackState.IDLE:
             return frame

@@ -287,6 +287,7 @@ class TrackerNode(LifecycleNode):
         stream = self._stream
         if stream is None:
             return
+        taken = self.get_clock().now()
         frame = stream.process(pair)
         for degradation in frame.degradations:
             self._warn(degradation)
@@ -301,6 +302,7 @@ class TrackerNode(LifecycleNode):
             self._target_pub.publish(target_msg(header, aux_frame_id, None))
             return
         result = frame.result
+        publishing = time.perf_counter()
         self._target_pub.publish(target_msg(header, aux_frame_id, result))
         if self._detections_pub is not None:
             self._detections_pub.publish(detections_msg(header, result, self._track_id))
@@ -308,8 +310,13 @@ class TrackerNode(LifecycleNode):
         if self.params["publish_debug_image"] and self._debug_pub.get_subscription_count() > 0:
             self._publish_debug(header, frame.rgb, frame.aux, result)
         self.stats.tick("tracked")
-        latency = (self.get_clock().now() - Time.from_msg(header.stamp)).nanoseconds / 1e6
-        self.stats.add_latency(latency)
+        stamp = Time.from_msg(header.stamp)
+        self.stats.add_latency((self.get_clock().now() - stamp).nanoseconds / 1e6)
+        waiting = (taken - stamp).nanoseconds / 1e6
+        published = (time.perf_counter() - publishing) * 1e3
+        self.stats.add_phases(
+            {"waiting": waiting, "convert": frame.convert_ms, **result.timings_ms, "publish": published}
+        )
 
     def _publish_debug(self, header: Any, rgb: np.ndarray, aux: np.ndarray | None, result) -> None:
         label = f"{result.state.name} {result.score:.2f} {'/'.join(result.experts)}"

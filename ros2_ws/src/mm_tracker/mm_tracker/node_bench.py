@@ -18,9 +18,11 @@ import time
 
 import numpy as np
 import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
+from mm_tracker.diagnostics import PHASE_PREFIX
 from mm_tracker_model.data.toy import toy_sequence
 from mm_tracker_model.executables import ros_executable
 from mm_tracker_model.streams.image_msgs import array_to_image_fields
@@ -84,6 +86,13 @@ def main(argv: list[str] | None = None) -> int:
             latencies.append((now - stamp) / 1e6)
 
     node.create_subscription(TrackedTarget, NODE.target, on_target, 100)
+    diagnostics: dict[str, str] = {}  # the node's latest report
+
+    def on_diagnostics(msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            diagnostics.update({kv.key: kv.value for kv in status.values})
+
+    node.create_subscription(DiagnosticArray, NODE.diagnostics, on_diagnostics, 10)
     qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
     rgb_pub, aux_pub = node.create_publisher(Image, NODE.rgb, qos), node.create_publisher(Image, NODE.aux, qos)
     try:
@@ -130,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
             "targets": len(latencies),
             "rss_mib": {"start": rss_start, "end": (rss_end := resident_mib(process.pid))},
             "rss_change": rss_end / rss_start - 1.0,
+            # The node's own view (its /diagnostics, last report): median ms per phase of a tracked frame.
+            "phases_ms_p50": {
+                key[len(PHASE_PREFIX) : -len("_ms_p50")]: float(value)
+                for key, value in diagnostics.items()
+                if key.startswith(PHASE_PREFIX)
+            },
         }
     finally:
         process.send_signal(signal.SIGINT)
@@ -150,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             f"p99 {lat.get('p99', float('nan')):.1f}; node resident memory {report['rss_mib']['start']:.0f} -> "
             f"{report['rss_mib']['end']:.0f} MiB ({100 * report['rss_change']:+.1f} %)"
         )
+        phases = ", ".join(f"{name} {ms:.1f}" for name, ms in report["phases_ms_p50"].items())
+        print(f"node phases, median ms per tracked frame: {phases or 'none reported'}")
     return 0
 
 
