@@ -42,7 +42,7 @@ class FeatureMatchingExpert(nn.Module):
         )
         self.fuse = nn.Conv2d(3 * channels, channels, 1)
         self.regressor = nn.Linear(channels * (grid * grid if positional else 1), out_dim)
-        self.register_buffer("centres", token_centres(grid), persistent=False)  # (N, 2) (x, y), centred units
+        self.register_buffer("centres", token_centres(grid).clone(), persistent=False)  # (N, 2) (x, y), centred units
 
     @staticmethod
     def bands(feature_map: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

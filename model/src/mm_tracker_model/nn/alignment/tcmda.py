@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -10,9 +12,17 @@ from mm_tracker_model.geometry import homography as hg
 
 
 def token_centres(grid: int) -> torch.Tensor:
-    """(g*g, 2) token-centre (x, y) in centred normalised units (pixel centres at i + 0.5)."""
-    ys, xs = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
-    return (torch.stack([xs.flatten(), ys.flatten()], dim=-1).to(torch.float32) + 0.5) / grid - 0.5
+    """(g*g, 2) token-centre (x, y) in centred normalised units (pixel centres at i + 0.5); shared, read-only."""
+    return _token_centres(grid)
+
+
+@functools.lru_cache(maxsize=8)
+def _token_centres(grid: int) -> torch.Tensor:
+    # Cached: the alignment branch asks for these about ten times a frame. Made outside inference mode so that
+    # a training step after an evaluation can still use them.
+    with torch.inference_mode(False), torch.no_grad():
+        ys, xs = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
+        return (torch.stack([xs.flatten(), ys.flatten()], dim=-1).to(torch.float32) + 0.5) / grid - 0.5
 
 
 class TCMDA(nn.Module):
