@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from mm_tracker_model.nn.inference import MergedCenterHead, fold_batch_norms, inference_copy
+from mm_tracker_model.nn.inference import MergedCenterHead, fold_batch_norms, inference_copy, quantize_linears
 from mm_tracker_model.nn.tracker_net import build_net
 from mm_tracker_model.presets import get_preset
 
@@ -81,14 +81,26 @@ def test_embedded_templates_give_the_same_result_as_images(nano_net):
     assert torch.equal(mixed.score_map, both_images.score_map)
 
 
-def test_the_int8_copy_quantises_every_linear_layer_and_stays_close(nano_net):
+def _int8_linears(module):
+    return {name for name, m in module.named_modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)}
+
+
+def test_the_int8_copy_quantises_the_blocks_linear_layers_and_stays_close(nano_net):
     quantised = inference_copy(nano_net, int8=True)
-    assert not any(isinstance(m, nn.Linear) for m in quantised.modules())
-    linears = sum(isinstance(m, nn.Linear) for m in nano_net.modules())
-    assert sum(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in quantised.modules()) == linears
+    blocks = {n for n, m in nano_net.named_modules() if isinstance(m, nn.Linear) and n.startswith("backbone.blocks.")}
+    assert len(blocks) == 4 * nano_net.config.depth and _int8_linears(quantised) == blocks  # qkv, proj, fc1, fc2
+    assert isinstance(quantised.alignment.tcmda_rgb[0].value_proj, nn.Linear)  # the rest stays float
     template, search = _inputs(nano_net.config, batch=2, templates=2)
     with torch.no_grad():
         exact, approx = inference_copy(nano_net)(template, search), quantised(template, search)
     for name in ("score_map", "size_map", "boxes"):
         torch.testing.assert_close(getattr(approx, name), getattr(exact, name), atol=2e-2, rtol=0)
     assert not torch.equal(approx.score_map, exact.score_map)  # it is quantised, not the float network
+
+
+def test_every_linear_layer_can_be_quantised_and_unknown_scopes_are_named(nano_net):
+    everything = quantize_linears(inference_copy(nano_net), names=("",))
+    assert not any(isinstance(m, nn.Linear) for m in everything.modules())
+    assert len(_int8_linears(everything)) == sum(isinstance(m, nn.Linear) for m in nano_net.modules())
+    with pytest.raises(ValueError, match="no submodule"):
+        quantize_linears(inference_copy(nano_net), names=("backbone.nothing",))
