@@ -304,8 +304,12 @@ def test_invalid_engine_config_is_named():
     with pytest.raises(EngineInputError, match=r"global_rate -0.1 outside \[0, 1\]"):
         EngineConfig(global_rate=-0.1)
     for bad in ({"fused": False}, {"device": "cuda"}):
-        with pytest.raises(EngineInputError, match="int8 needs the fused inference copy on the CPU"):
-            EngineConfig(int8=True, **bad)
+        with pytest.raises(EngineInputError, match="int8 'always' needs the fused inference copy on the CPU"):
+            EngineConfig(int8="always", **bad)
+        assert not EngineConfig(**bad).uses_int8  # "auto" keeps float where int8 cannot run
+    with pytest.raises(EngineInputError, match="int8 'yes' unknown"):
+        EngineConfig(int8="yes")
+    assert EngineConfig().uses_int8 and not EngineConfig(int8="never").uses_int8
 
 
 def test_real_network_runs_deterministically_end_to_end():
@@ -414,7 +418,8 @@ def test_the_fused_engine_tracks_as_the_eager_one_and_embeds_each_template_once(
     first_frames = {}
     for fused in (True, False):  # the fused copy first, made before the spy below patches `net`
         # TOCU on every other frame (frames 1, 3), always accepted: a new dynamic template each time.
-        tracker = Tracker(net, EngineConfig(fused=fused, tocu_alpha=0.0, tocu_every=2, tocu_beta=0.0))
+        config = EngineConfig(fused=fused, int8="never", tocu_alpha=0.0, tocu_every=2, tocu_beta=0.0)
+        tracker = Tracker(net, config)
         assert (tracker.net is net) != fused  # the fused engine tracks with its own copy
         embedded = []  # the engine's own template embeddings (TOCU's one-off candidates come as a batch of 2)
         embed = tracker.net.embed_template
@@ -438,7 +443,7 @@ def test_the_int8_engine_tracks_close_to_the_float_one_with_quantised_linears():
     net = build_net("full_tiny")
     results = {}
     for int8 in (False, True):
-        tracker = Tracker(net, EngineConfig(int8=int8))
+        tracker = Tracker(net, EngineConfig(int8="always" if int8 else "never"))
         assert any("quantized" in type(m).__module__ for m in tracker.net.modules()) == int8
         tracker.initialize(SEQUENCE[0].rgb, SEQUENCE[0].x, SEQUENCE[0].box, SEQUENCE[0].x_to_rgb)
         results[int8] = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)

@@ -22,12 +22,12 @@ except MMTrackerError as exc:
 def test_node_bench_reports_targets_latency_and_memory():
     domain = (int(os.environ.get("ROS_DOMAIN_ID", "0")) + 60) % 100 + 1
     env = {**os.environ, "ROS_DOMAIN_ID": str(domain), "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
-    # A node parameter passed through: the node tracks with its int8 copy (it would not start on a bad one).
-    command = [str(NODE_BENCH), "--seconds", "4", "--json", "--param", "int8:=true"]
+    # A node parameter passed through: the node tracks in float (it would not start on a bad value).
+    command = [str(NODE_BENCH), "--seconds", "4", "--json", "--param", "int8:=never"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout[done.stdout.index("{") :])
-    assert report["params"] == ["int8:=true"]
+    assert report["params"] == ["int8:=never"]
     # The node's own per-phase view reaches the benchmark through /diagnostics.
     phases = report["phases_ms_p50"]
     assert {"waiting", "convert", "preprocess", "forward", "postprocess", "tocu", "publish"} <= set(phases)

@@ -22,7 +22,7 @@ from mm_tracker_model.cli.common import parse_size, run_cli
 from mm_tracker_model.competing_load import CompetingLoad
 from mm_tracker_model.data.toy import toy_frames
 from mm_tracker_model.engine import EngineConfig, Tracker
-from mm_tracker_model.engine.tracker import PRECISIONS
+from mm_tracker_model.engine.tracker import INT8_CHOICES, PRECISIONS
 from mm_tracker_model.errors import EngineInputError
 from mm_tracker_model.io.checkpoint import load_net
 from mm_tracker_model.nn.tracker_net import build_net
@@ -83,6 +83,7 @@ def benchmark(
         "input_size": list(input_size),
         "threads": torch.get_num_threads(),
         "precision": config.precision,
+        "network": "eager" if not config.fused else ("fused, int8 ViT" if config.uses_int8 else "fused"),
         "frames": frames,
         "tocu_every": config.tocu_every,
         "tocu_alpha": config.tocu_alpha,
@@ -127,7 +128,8 @@ def _routes_per_frame(usage: Counter, stages: int, frames: int) -> list[str]:
 def format_report(report: dict) -> str:
     width, height = report["input_size"]
     lines = [
-        f"{report['preset']} on {report['device']} ({report['precision']}, {report['threads']} threads), "
+        f"{report['preset']} on {report['device']} ({report['precision']}, {report['network']}, "
+        f"{report['threads']} threads), "
         f"{report['frames']} frames of {width}x{height}{_load_text(report)}, "
         f"TOCU at most every {report['tocu_every']} frames above score {report['tocu_alpha']}",
         f"  FPS {report['fps']:.1f}   latency ms p50 {report['latency_ms']['p50']:.1f}  "
@@ -175,7 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--eager", action="store_true", help="track with the network as loaded (EngineConfig.fused off), to compare"
     )
-    parser.add_argument("--int8", action="store_true", help="int8 linear layers (EngineConfig.int8; CPU)")
+    parser.add_argument(
+        "--int8",
+        choices=INT8_CHOICES,
+        default="auto",
+        help="int8 ViT linear layers (EngineConfig.int8; auto: on the CPU in fp32; never: float, to compare)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mm_tracker_model.engine.stream import StreamConfig
-from mm_tracker_model.engine.tracker import PRECISIONS, EngineConfig
+from mm_tracker_model.engine.tracker import INT8_CHOICES, PRECISIONS, EngineConfig
 from mm_tracker_model.geometry.boxes import is_valid_box
 from mm_tracker_model.modalities import MODALITIES
 from mm_tracker_model.presets import preset_names
@@ -104,7 +104,12 @@ SPECS: tuple[ParamSpec, ...] = (
         high=3.0,
     ),
     ParamSpec("fused", ENGINE.fused, "track with the fused inference copy of the network and cached template tokens"),
-    ParamSpec("int8", ENGINE.int8, "int8 linear layers in the inference copy (CPU, fp32 device only)"),
+    ParamSpec(
+        "int8",
+        ENGINE.int8,
+        "int8 ViT linear layers: auto (on the CPU in fp32), always, never (float)",
+        choices=INT8_CHOICES,
+    ),
     ParamSpec("tocu_homography", ENGINE.tocu_homography, "an accepted TOCU also replaces the rig homography"),
     ParamSpec(
         "global_rate",
