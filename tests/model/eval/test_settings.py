@@ -4,6 +4,7 @@ import torch
 
 from mm_tracker_model.data.readers import read_sequence
 from mm_tracker_model.data.synthetic import SynthConfig, generate
+from mm_tracker_model.engine import EngineConfig
 from mm_tracker_model.eval.settings import evaluate
 from mm_tracker_model.geometry import homography as hg
 from mm_tracker_model.nn.tracker_net import build_net
@@ -45,3 +46,13 @@ def test_no_online_alignment_keeps_the_calibration(setup):
 def test_unknown_setting(setup):
     with pytest.raises(ValueError, match="setting 'magic' unknown"):
         evaluate(*setup, "magic")
+
+
+def test_the_engine_given_is_used_with_the_settings_alignment(setup, monkeypatch):
+    import mm_tracker_model.eval.settings as settings
+
+    seen = []
+    real = settings.run_offline
+    monkeypatch.setattr(settings, "run_offline", lambda *a, **k: seen.append(a[3].engine) or real(*a, **k))
+    evaluate(*setup, "no_online_alignment", engine=EngineConfig(int8="never", tocu_every=3))
+    assert seen and all(e.int8 == "never" and e.tocu_every == 3 and not e.online_alignment for e in seen)

@@ -24,6 +24,7 @@ from mm_tracker_model.data.readers import READERS, read_sequence
 from mm_tracker_model.data.sources import STILL_PAIRS_FORMAT, dataset_folders
 from mm_tracker_model.engine import EngineConfig
 from mm_tracker_model.engine.stream import StreamConfig
+from mm_tracker_model.engine.tracker import INT8_CHOICES
 from mm_tracker_model.errors import MMTrackerError
 from mm_tracker_model.eval.alignment_compare import compare_alignment, comparison_table, plot_errors, pooled
 from mm_tracker_model.eval.alignment_pairs import held_out_pair_errors
@@ -85,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     parser.add_argument("--no-online-alignment", action="store_true", help="keep the calibration homography")
     parser.add_argument(
+        "--int8", choices=INT8_CHOICES, default="auto", help="int8 ViT linear layers (EngineConfig.int8)"
+    )
+    parser.add_argument(
         "--rgb-only",
         action="store_true",
         help="ignore the X stream: start and track on RGB alone (a converted OSTrack)",
@@ -136,7 +140,8 @@ def compare_settings(args: argparse.Namespace) -> int:
     unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
         raise MMTrackerError(f"--settings {unknown} unknown; known: {', '.join(SETTINGS)}")
-    reports = [evaluate(net, sequences, s, progress=not args.quiet).to_dict() for s in settings]
+    engine = EngineConfig(device=args.device, int8=args.int8)
+    reports = [evaluate(net, sequences, s, progress=not args.quiet, engine=engine).to_dict() for s in settings]
     to_stdout = str(args.json) == "-"
     if to_stdout:
         print(json.dumps(reports, indent=2))
@@ -162,7 +167,7 @@ def run_alignment_comparison(args: argparse.Namespace, items: list[EvalInput]) -
         ecc = EccConfig(motion=args.ecc_motion, every=args.ecc_every)
     except ValueError as exc:
         raise MMTrackerError(str(exc)) from None
-    base = OfflineConfig(engine=EngineConfig(device=args.device))
+    base = OfflineConfig(engine=EngineConfig(device=args.device, int8=args.int8))
     results = {}
     for item in tqdm(items, desc="inputs", disable=args.quiet):
         traces = compare_alignment(net, item, base, ecc)
@@ -204,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.compare_alignment:
             return run_alignment_comparison(args, items)
         run_dir = args.out or Path("runs") / time.strftime("eval-%Y%m%d-%H%M%S")
-        engine = EngineConfig(device=args.device, online_alignment=not args.no_online_alignment)
+        engine = EngineConfig(device=args.device, online_alignment=not args.no_online_alignment, int8=args.int8)
         job = EvalJob(
             run_dir=run_dir,
             checkpoint=args.checkpoint,

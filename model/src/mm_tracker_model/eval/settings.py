@@ -7,6 +7,7 @@ the offline evaluation (`eval.offline`: the node's sync policy and engine) and i
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 
 import torch
@@ -36,13 +37,19 @@ class EvaluationReport:
         return asdict(self)
 
 
-def evaluate(net: torch.nn.Module, sequences: list[Sequence], setting: str = "full", progress: bool = False):
+def evaluate(
+    net: torch.nn.Module,
+    sequences: list[Sequence],
+    setting: str = "full",
+    progress: bool = False,
+    engine: EngineConfig | None = None,
+):
+    """One setting over `sequences`; `engine`: the engine's other settings (default: its defaults)."""
     if setting not in SETTINGS:
         raise ValueError(f"setting {setting!r} unknown; known: {', '.join(SETTINGS)}")
     net.eval()
-    config = OfflineConfig(
-        engine=EngineConfig(online_alignment=setting == "full"), true_calibration=setting != "identity"
-    )
+    engine = dataclasses.replace(engine or EngineConfig(), online_alignment=setting == "full")
+    config = OfflineConfig(engine=engine, true_calibration=setting != "identity")
     runs = []
     for sequence in tqdm(sequences, desc=setting, disable=not progress):
         run = SequenceRun(sequence.name, sequence.modality, gt_every=sequence.gt_every)
