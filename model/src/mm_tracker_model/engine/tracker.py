@@ -82,7 +82,8 @@ class EngineConfig:
 
     @property
     def _int8_possible(self) -> bool:
-        return self.fused and self.device == "cpu" and self.precision == "fp32"
+        quantized_kernels = torch.backends.quantized.engine != "none"  # a torch built without them
+        return self.fused and self.device == "cpu" and self.precision == "fp32" and quantized_kernels
 
     @property
     def uses_int8(self) -> bool:
@@ -105,7 +106,10 @@ class EngineConfig:
         if self.int8 not in INT8_CHOICES:
             problems.append(f"int8 {self.int8!r} unknown; known: {', '.join(INT8_CHOICES)}")
         elif self.int8 == "always" and not self._int8_possible:
-            problems.append("int8 'always' needs the fused inference copy on the CPU in fp32 (use 'auto' elsewhere)")
+            problems.append(
+                "int8 'always' needs the fused inference copy on the CPU in fp32 and a torch with quantized kernels"
+                " (use 'auto' elsewhere)"
+            )
         if self.tocu_every < 1 or self.lost_patience < 1:
             problems.append("tocu_every and lost_patience must be >= 1")
         if not (self.max_scale_change == 0.0 or self.max_scale_change >= 1.0):
