@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 from support.fake_datasets import write_rgbt234
 
 from mm_tracker_model.cli import eval as eval_cli
@@ -38,7 +39,9 @@ def test_make_bag_then_eval_the_bag_writes_every_report(data, tmp_path, capsys):
     assert len((run_dir / "results" / "seq_0000.txt").read_text().splitlines()) == 6
     assert (run_dir / "videos" / "seq_0000.mp4").stat().st_size > 1000
     assert (run_dir / "plots" / "success_precision.png").is_file()
-    assert "| **overall** |" in (run_dir / "summary.md").read_text()
+    summary = (run_dir / "summary.md").read_text()
+    assert "| **overall** |" in summary
+    assert f"- torch threads: `{torch.get_num_threads()}`" in summary and "- int8 ViT layers: `True`" in summary
     assert "report:" in capsys.readouterr().out
 
 

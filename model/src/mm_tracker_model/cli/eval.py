@@ -231,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
             "checkpoint": str(job.checkpoint or "packaged default"),
             "inputs": len(items),
         }
+        if not args.live:
+            # A closed loop's scores move with float summation order, so the run says what it ran with.
+            context |= {"torch threads": torch.get_num_threads(), "int8 ViT layers": engine.uses_int8}
         summary = write_outputs(job, results, context, args.json)
         print(summary_table(summary))
         print(f"\nreport: {run_dir / 'summary.md'}  metrics: {run_dir / 'metrics.json'}")
