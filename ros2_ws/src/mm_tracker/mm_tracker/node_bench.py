@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME:=VALUE",
-        help="a further node parameter, e.g. int8:=true or checkpoint:=FILE (repeatable)",
+        help="a further node parameter, e.g. int8:=never or checkpoint:=FILE (repeatable)",
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
