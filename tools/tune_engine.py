@@ -47,24 +47,33 @@ def parse_setting(text: str) -> dict[str, float | int | bool | str]:
     return overrides
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def sequence_parser(doc: str) -> argparse.ArgumentParser:
+    """The arguments the tuning tools share: which sequences, their layout, which checkpoint."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sequences", help="comma-separated folder names under --root, or all")
     parser.add_argument("--root", type=Path, default=Path("../shared/data/real_rgb"))
     parser.add_argument("--format", default="otb", help="the sequences' layout; otb gets pseudo-thermal X")
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: the embedded default")
-    parser.add_argument("--setting", type=parse_setting, action="append", default=[], help="NAME=VALUE,...")
-    args = parser.parse_args()
+    return parser
+
+
+def sequence_inputs(args: argparse.Namespace) -> tuple[torch.nn.Module, list[EvalInput]]:
+    """The network and the evaluation inputs `sequence_parser`'s arguments name (otb layouts get pseudo-thermal)."""
     torch.manual_seed(0)
     net = load_net(args.checkpoint or default_checkpoint()).eval()
     names = sorted(p.name for p in args.root.iterdir() if p.is_dir()) if args.sequences == "all" else None
     pseudo = None if args.format == "synthetic" else "thermal"
+    return net, [EvalInput(args.root / name, args.format, pseudo) for name in names or args.sequences.split(",")]
+
+
+def main() -> int:
+    parser = sequence_parser(__doc__)
+    parser.add_argument("--setting", type=parse_setting, action="append", default=[], help="NAME=VALUE,...")
+    args = parser.parse_args()
+    net, items = sequence_inputs(args)
     for overrides in [{}, *args.setting]:
         engine = EngineConfig(**overrides)
-        runs = []
-        for name in names or args.sequences.split(","):
-            item = EvalInput(args.root / name, args.format, pseudo)
-            runs.append(run_offline(net, item.messages(), new_run(item), OfflineConfig(engine=engine)))
+        runs = [run_offline(net, item.messages(), new_run(item), OfflineConfig(engine=engine)) for item in items]
         o = summarise(runs)["overall"]
         updates = sum(out.tocu_updated for run in runs for out in run.outputs.values())
         label = ",".join(f"{k}={v}" for k, v in overrides.items()) or "defaults"

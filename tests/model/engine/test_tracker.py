@@ -16,10 +16,16 @@ SEQUENCE = toy_sequence(frames=12, seed=3)
 
 
 def _tracker(**config) -> tuple[Tracker, OracleNet]:
-    """The engine around an oracle; size damping and the homography low-pass off unless asked for, so boxes and
-    homographies map back exactly; TOCU replaces the running homography as PMATrack's does."""
+    """The engine around an oracle; size damping and the homography low-pass and shift-only trust off unless
+    asked for, so boxes and homographies map back exactly; TOCU replaces the running homography as PMATrack's."""
     oracle = OracleNet()
-    exact = {"max_scale_change": 0.0, "size_lr": 1.0, "publish_rate": 1.0, "tocu_homography": True}
+    exact = {
+        "max_scale_change": 0.0,
+        "size_lr": 1.0,
+        "publish_rate": 1.0,
+        "linear_weight": 1.0,
+        "tocu_homography": True,
+    }
     tracker = Tracker(oracle, EngineConfig(**(exact | config)))
     first = SEQUENCE[0]
     tracker.initialize(first.rgb, first.x, first.box, first.x_to_rgb)
@@ -139,6 +145,26 @@ def test_the_published_homography_is_a_low_pass_of_the_estimates():
     tracker.reset_alignment()
     oracle.h_crop = torch.eye(3)
     np.testing.assert_allclose(tracker.track(SEQUENCE[3].rgb, SEQUENCE[3].x).frame_homography, calibration, atol=1e-6)
+
+
+def test_linear_weight_publishes_a_share_of_the_correction_beyond_the_search_centres_shift():
+    calibration = SEQUENCE[0].x_to_rgb
+    # The network's estimate: 2 % larger about the image origin, then 3 px right.
+    delta = np.array([[1.02, 0.0, 3.0], [0.0, 1.02, 0.0], [0.0, 0.0, 1.0]])
+    published = {}
+    for weight in (0.0, 0.5, 1.0):
+        tracker, oracle = _tracker(tocu_alpha=1.0, linear_weight=weight)
+        centre = tracker.box[:2] + tracker.box[2:] / 2
+        oracle.h_crop = _crop_homography(delta, _search_crop(tracker))
+        result = tracker.track(SEQUENCE[1].rgb, SEQUENCE[1].x)
+        published[weight] = result.frame_homography @ np.linalg.inv(calibration)
+        published[weight] /= published[weight][2, 2]
+        moved = published[weight] @ np.array([*centre, 1.0])
+        np.testing.assert_allclose(moved[:2] / moved[2], (delta @ np.array([*centre, 1.0]))[:2], atol=1e-3)
+    np.testing.assert_allclose(published[1.0], delta, atol=1e-5)
+    shift = (delta[:2, :2] - np.eye(2)) @ centre + delta[:2, 2]
+    np.testing.assert_allclose(published[0.0], [[1, 0, shift[0]], [0, 1, shift[1]], [0, 0, 1]], atol=1e-5)
+    np.testing.assert_allclose(published[0.5][:2, :2], np.eye(2) * 1.01, atol=1e-4)  # half the scale change
 
 
 def test_the_estimate_gain_scales_each_frames_correction_in_corner_positions():
@@ -303,6 +329,8 @@ def test_invalid_engine_config_is_named():
         EngineConfig(estimate_gain=4.0)
     with pytest.raises(EngineInputError, match=r"global_rate -0.1 outside \[0, 1\]"):
         EngineConfig(global_rate=-0.1)
+    with pytest.raises(EngineInputError, match=r"linear_weight 1.2 outside \[0, 1\]"):
+        EngineConfig(linear_weight=1.2)
     for bad in ({"fused": False}, {"device": "cuda"}):
         with pytest.raises(EngineInputError, match="int8 'always' needs the fused inference copy on the CPU"):
             EngineConfig(int8="always", **bad)

@@ -14,6 +14,7 @@ from enum import IntEnum
 import numpy as np
 import torch
 
+from mm_tracker_model.engine import publish
 from mm_tracker_model.engine.crops import CropPair, crop_pair, pair_tensor
 from mm_tracker_model.errors import EngineInputError
 from mm_tracker_model.geometry import boxes as bx
@@ -79,6 +80,11 @@ class EngineConfig:
     # about 0.73 of the needed correction (tools/alignment_fixed_point.py), so a gain above 1 undoes the
     # shrinkage (and scales the estimate's noise and bias with it). 1: as estimated.
     estimate_gain: float = 1.0
+    # Share of each frame's correction beyond the shift it gives the search centre that is published (0: the
+    # shift only, 1: the whole correction). The estimates' scale is measured on a crop and extrapolated to the
+    # image's corners; on validation it was uncorrelated with the true scale drift (README, "Online
+    # compensation"): 0.25 was chosen there (tools/publish_rules.py).
+    linear_weight: float = 0.25
 
     @property
     def _int8_possible(self) -> bool:
@@ -96,7 +102,15 @@ class EngineConfig:
             problems.append(f"precision {self.precision!r} unknown; known: {', '.join(PRECISIONS)}")
         if self.precision != "fp32" and not self.device.startswith("cuda"):
             problems.append(f"precision {self.precision!r} needs a CUDA device, got {self.device!r}")
-        for name in ("tocu_alpha", "tocu_beta", "lost_score", "window_influence", "global_rate", "global_min_score"):
+        for name in (
+            "tocu_alpha",
+            "tocu_beta",
+            "lost_score",
+            "window_influence",
+            "global_rate",
+            "global_min_score",
+            "linear_weight",
+        ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name} {getattr(self, name)} outside [0, 1]")
         if not 0.5 <= self.estimate_gain <= 3.0:
@@ -131,7 +145,7 @@ class TrackResult:
     score: float  # Hann-weighted peak score
     state: TrackState
     global_homography: np.ndarray  # H_global after this frame (the rig's running estimate), X -> RGB image pixels
-    frame_homography: np.ndarray  # the published estimate: H_delta · H_global, low-passed by publish_rate
+    frame_homography: np.ndarray  # the published estimate: H_delta · H_global (linear_weight), low-passed
     stage_params: list[list[float]]
     experts: list[str]
     confidence: float
@@ -279,6 +293,7 @@ class Tracker:
         timings["forward"] = _elapsed_ms(start)
 
         start = time.perf_counter()
+        search_centre = self.box[:2] + self.box[2:] / 2
         packed = self._pack(output)  # one device -> host copy per frame
         box, score, h_crop, stage_params, experts, confidence = self._unpack(packed, output)
         damped = self._damped(search.crop.box_to_image(box), score)
@@ -307,8 +322,10 @@ class Tracker:
             tocu_updated = self._tocu(rgb, x, frame_h)
         timings["tocu"] = _elapsed_ms(start)
 
-        if not rgb_only and self.config.publish_rate < 1.0:
-            frame_h = self.h_published = self._blend(self.h_published, frame_h, self.config.publish_rate)
+        if not rgb_only:
+            frame_h = publish.trusted(frame_h, self.h_global, search_centre, self.config.linear_weight, self.x_size)
+            if self.config.publish_rate < 1.0:
+                frame_h = self.h_published = self._blend(self.h_published, frame_h, self.config.publish_rate)
         box_x = None if rgb_only else bx.map_box(self.box, np.linalg.inv(frame_h))
         return TrackResult(
             box=self.box.copy(),
@@ -400,8 +417,7 @@ class Tracker:
         return hg.within_corner_shift(candidate, self.h_calibration, *self.x_size, self.config.max_corner_shift)
 
     def _blend(self, start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
-        found = hg.blend(torch.from_numpy(start), torch.from_numpy(end), weight, *self.x_size).numpy()
-        return found / found[2, 2]
+        return publish.blend(start, end, weight, self.x_size)
 
     def _search_scale(self) -> float:
         """Wider search while LOST: lost_search_scale per LOST frame, at most squared (i.e. twice at 1.41)."""

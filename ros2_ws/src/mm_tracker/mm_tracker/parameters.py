@@ -139,6 +139,13 @@ SPECS: tuple[ParamSpec, ...] = (
         low=0.5,
         high=3.0,
     ),
+    ParamSpec(
+        "linear_weight",
+        ENGINE.linear_weight,
+        "share of each frame's homography correction beyond the search centre's shift that is published (0: shift)",
+        low=0.0,
+        high=1.0,
+    ),
     ParamSpec("publish_debug_image", True, "publish debug_image for rviz2"),
     ParamSpec("publish_detections", False, "also publish detections (vision_msgs/Detection2DArray; needs vision_msgs)"),
     ParamSpec("debug_image_scale", 0.5, "debug image size relative to the RGB image", low=0.1, high=1.0),
