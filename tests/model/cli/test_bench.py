@@ -53,3 +53,10 @@ def test_bench_refuses_bad_sizes_and_counts(capsys):
     assert "WIDTHxHEIGHT" in capsys.readouterr().err
     assert bench.main(["--frames", "1", "--load", "-1"]) == 2
     assert "--load" in capsys.readouterr().err
+
+
+def test_bench_alignment_every_reaches_the_engine(capsys):
+    assert bench.main(["--frames", "2", "--alignment-every", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["alignment_every"] == 2
+    assert bench.main(["--frames", "1", "--alignment-every", "0"]) == 2
+    assert "alignment_every must be >= 1" in capsys.readouterr().err

@@ -479,3 +479,25 @@ def test_the_int8_engine_tracks_close_to_the_float_one_with_quantised_linears():
     # Not equal (activations are rounded to 8 bits per call) but within a fraction of a pixel on one frame.
     np.testing.assert_allclose(results[True].box, results[False].box, atol=0.5)
     np.testing.assert_allclose(results[True].frame_homography, results[False].frame_homography, atol=1e-2)
+
+
+def test_alignment_every_n_frames_reuses_the_last_estimate_between():
+    torch.manual_seed(0)
+    net = build_net("full_tiny")
+    tracker = Tracker(net, EngineConfig(alignment_every=3, int8="never", tocu_alpha=1.0))
+    estimated = []
+    tracker.net.alignment.stages[0].register_forward_pre_hook(
+        lambda module, args: estimated.append(tracker.frame_index)
+    )
+    tracker.initialize(SEQUENCE[0].rgb, SEQUENCE[0].x, SEQUENCE[0].box, SEQUENCE[0].x_to_rgb)
+    results = [tracker.track(frame.rgb, frame.x) for frame in SEQUENCE[1:6]]
+    assert estimated == [1, 4]
+    # Reused frames carry the estimate's stages; the published homography still follows the crops.
+    assert [r.stage_params for r in results[:3]] == [results[0].stage_params] * 3
+    tracker.track(SEQUENCE[6].rgb, None)  # an RGB-only frame estimates on RGB-as-X: never reused for X
+    tracker.track(SEQUENCE[7].rgb, SEQUENCE[7].x)
+    tracker.reset_alignment()
+    tracker.track(SEQUENCE[8].rgb, SEQUENCE[8].x)
+    assert estimated == [1, 4, 6, 7, 8]
+    with pytest.raises(EngineInputError, match="alignment_every must be >= 1"):
+        EngineConfig(alignment_every=0)

@@ -142,3 +142,30 @@ def test_eval_forward_is_deterministic(tiny):
     template, search = _pair(1, 128), _pair(1, 256)
     with torch.no_grad():
         assert torch.equal(tiny(template, search).score_map, tiny(template, search).score_map)
+
+
+def test_reused_stages_apply_the_earlier_residuals_without_estimating():
+    torch.manual_seed(0)
+    net = build_net("full_tiny").eval()
+    template, search, later = _pair(1, 80), _pair(1, 160), _pair(1, 160)
+    with torch.no_grad():
+        first = net(template, search)
+        again = net(template, search, reuse_stages=first.alignment.stages)
+    torch.testing.assert_close(again.boxes, first.boxes, rtol=0, atol=0)  # the same residuals, the same frame
+    torch.testing.assert_close(again.alignment.homography, first.alignment.homography, rtol=0, atol=0)
+    ran = []
+    for stage in net.alignment.stages:
+        stage.register_forward_pre_hook(lambda module, args, ran=ran: ran.append("stage"))
+    fine = net.alignment.fine
+    for name in ("encode", "offset_field"):
+        method = getattr(fine, name)
+        setattr(fine, name, lambda *a, method=method, name=name: ran.append(name) or method(*a))
+    with torch.no_grad():
+        reused = net(template, later, reuse_stages=first.alignment.stages)
+        assert ran == []  # no router, expert or fine field ran
+        fresh = net(template, later)
+    assert ran == ["encode"] + ["offset_field", "stage"] * 3
+    torch.testing.assert_close(reused.alignment.homography, first.alignment.homography, rtol=0, atol=0)
+    assert not torch.equal(reused.score_map, fresh.score_map)  # the streams read each other through the old ones
+    with pytest.raises(InputShapeError, match="reuse_stages: expected 3 stage outputs of batch 2"):
+        net(_pair(2, 80), _pair(2, 160), reuse_stages=first.alignment.stages)

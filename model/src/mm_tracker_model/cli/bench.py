@@ -87,6 +87,7 @@ def benchmark(
         "frames": frames,
         "tocu_every": config.tocu_every,
         "tocu_alpha": config.tocu_alpha,
+        "alignment_every": config.alignment_every,
         "fps": frames / elapsed,
         "latency_ms": percentiles(totals),
         "phases": {phase: percentiles(values) for phase, values in phases.items()},
@@ -183,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="int8 ViT linear layers (EngineConfig.int8; auto: on the CPU in fp32; never: float, to compare)",
     )
+    parser.add_argument(
+        "--alignment-every", type=int, default=1, help="estimate the misalignment on every N-th frame (EngineConfig)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -206,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             tocu_alpha=args.tocu_alpha,
             fused=not args.eager,
             int8=args.int8,
+            alignment_every=args.alignment_every,
         )
         threads = torch.get_num_threads()
         try:

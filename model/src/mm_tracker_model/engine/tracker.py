@@ -85,6 +85,10 @@ class EngineConfig:
     # image's corners; on validation it was uncorrelated with the true scale drift (README, "Online
     # compensation"): 0.25 was chosen there (tools/publish_rules.py).
     linear_weight: float = 0.25
+    # Estimate the misalignment on every N-th frame only; the frames between reuse the last estimate's residuals
+    # (the streams still read each other through them). The rig drifts over seconds, and the estimation is a
+    # third of the alignment branch's time (README, "Alignment every N frames"). 1: every frame.
+    alignment_every: int = 1
 
     @property
     def _int8_possible(self) -> bool:
@@ -124,8 +128,8 @@ class EngineConfig:
                 "int8 'always' needs the fused inference copy on the CPU in fp32 and a torch with quantized kernels"
                 " (use 'auto' elsewhere)"
             )
-        if self.tocu_every < 1 or self.lost_patience < 1:
-            problems.append("tocu_every and lost_patience must be >= 1")
+        if self.tocu_every < 1 or self.lost_patience < 1 or self.alignment_every < 1:
+            problems.append("tocu_every, lost_patience and alignment_every must be >= 1")
         if not (self.max_scale_change == 0.0 or self.max_scale_change >= 1.0):
             problems.append(f"max_scale_change {self.max_scale_change} must be 0 (unbounded) or >= 1")
         if not 0.0 < self.size_lr <= 1.0 or self.lost_search_scale < 1.0:
@@ -218,6 +222,8 @@ class Tracker:
         self.h_calibration = check_homography(np.eye(3) if homography is None else homography, "initial homography")
         self.h_global = self.h_calibration.copy()
         self.h_published = self.h_global.copy()
+        # The last alignment estimate: its frame index, stage outputs and the running homography it refined.
+        self._estimate: tuple[int, list, np.ndarray] | None = None
         x, degraded = self._usable_aux(x)
         if degraded:
             raise EngineInputError(f"initialize needs a valid X image ({degraded[0]})")
@@ -264,6 +270,7 @@ class Tracker:
         self.h_global = self.h_calibration.copy()
         self.h_published = self.h_global.copy()
         self.dynamic_template = None
+        self._estimate = None
 
     def track(self, rgb: np.ndarray, x: np.ndarray | None) -> TrackResult:
         """Track one synchronised pair; `x=None` (missing or stale X) runs the RGB-only degraded mode."""
@@ -289,8 +296,11 @@ class Tracker:
         timings["preprocess"] = _elapsed_ms(start)
 
         start = time.perf_counter()
-        output = self._forward(templates, search_tensor)
+        reuse = self._reusable_estimate(rgb_only)
+        output = self._forward(templates, search_tensor, reuse_stages=reuse)
         timings["forward"] = _elapsed_ms(start)
+        if output.alignment is not None and reuse is None:
+            self._estimate = None if rgb_only else (self.frame_index, output.alignment.stages, self.h_global.copy())
 
         start = time.perf_counter()
         search_centre = self.box[:2] + self.box[2:] / 2
@@ -357,14 +367,30 @@ class Tracker:
             return [self.template_rgb_only]
         return [self.template] if self.dynamic_template is None else [self.template, self.dynamic_template]
 
-    def _forward(self, templates: list[torch.Tensor], search: torch.Tensor, reuse_templates: bool = True):
+    def _reusable_estimate(self, rgb_only: bool) -> list | None:
+        """The last estimate's stage outputs while at most alignment_every - 1 frames old, on the same running
+        homography and crop scale."""
+        every, estimate = self.config.alignment_every, self._estimate
+        if every == 1 or estimate is None or rgb_only or self._search_scale() != 1.0:
+            return None
+        frame, stages, h_global = estimate
+        return stages if self.frame_index - frame < every and np.array_equal(h_global, self.h_global) else None
+
+    def _forward(
+        self,
+        templates: list[torch.Tensor],
+        search: torch.Tensor,
+        reuse_templates: bool = True,
+        reuse_stages: list | None = None,
+    ):
         autocast = (
             torch.autocast(self.device.type, dtype=self._autocast_dtype) if self._autocast_dtype else nullcontext()
         )
         with torch.inference_mode(), autocast:
             if reuse_templates:
                 templates = self._embedded(templates)
-            return self.net(templates if len(templates) > 1 else templates[0], search)
+            extra = {} if reuse_stages is None else {"reuse_stages": reuse_stages}
+            return self.net(templates if len(templates) > 1 else templates[0], search, **extra)
 
     def _embedded(self, templates: list[torch.Tensor]) -> list:
         """The templates' tokens, each computed once while that template tensor is in use (with `fused`)."""

@@ -119,12 +119,15 @@ class TrackerNet(nn.Module):
         template: ImagePair | EmbeddedTemplate | Sequence[ImagePair | EmbeddedTemplate],
         search: ImagePair,
         initial_homography: torch.Tensor | None = None,
+        reuse_stages: Sequence[StageOutput] | None = None,
     ) -> NetOutput:
         """Track one template pair, or a list of them (initial + dynamic templates), against a search pair.
 
         Templates may be given as images or as their `embed_template` tokens (the same result). The optional
         `initial_homography` (B, 3, 3): X -> RGB search-crop map (centred normalised units) the alignment
         stages refine; identity when omitted (the X crop is already warped by the current estimate).
+        `reuse_stages` (an earlier output's `alignment.stages`, same batch) applies those residuals instead of
+        estimating new ones: the cross-modal reading and the fusion warp run, the estimation does not.
         """
         cfg = self.config
         templates = list(template) if isinstance(template, list) else [template]
@@ -133,8 +136,8 @@ class TrackerNet(nn.Module):
         batch = search_rgb.shape[0]
         if search_aux.shape[0] != batch or any(t.tokens.shape[0] != 2 * batch for t in embedded):
             raise InputShapeError("template and search batches differ in size")
-        alignment_state = self._alignment_state(initial_homography, batch, search_rgb)
-        if alignment_state is not None:
+        alignment_state = self._alignment_state(initial_homography, batch, search_rgb, reuse_stages)
+        if alignment_state is not None and reuse_stages is None:
             alignment_state.fine_maps = self.alignment.encode_fine(search_rgb, search_aux)
         features_rgb, features_aux = self.backbone(
             [t.tokens for t in embedded],
@@ -159,14 +162,23 @@ class TrackerNet(nn.Module):
         score_map, size_map, offset_map, boxes = self.box_head(self.head_adapter(fused))
         return NetOutput(score_map, size_map, offset_map, boxes, alignment)
 
-    def _alignment_state(self, initial: torch.Tensor | None, batch: int, like: torch.Tensor) -> _AlignmentRun | None:
+    def _alignment_state(
+        self, initial: torch.Tensor | None, batch: int, like: torch.Tensor, reuse: Sequence[StageOutput] | None
+    ) -> _AlignmentRun | None:
         if self.alignment is None:
             return None
         if initial is None:
             initial = torch.eye(3, dtype=like.dtype, device=like.device).expand(batch, 3, 3)
         elif tuple(initial.shape) != (batch, 3, 3):
             raise InputShapeError(f"initial_homography: expected ({batch}, 3, 3), got {tuple(initial.shape)}")
-        return _AlignmentRun(self.alignment, batch, initial.to(like.dtype))
+        if reuse is not None and (
+            len(reuse) != len(self.alignment.stages) or any(out.residual.shape[0] != batch for out in reuse)
+        ):
+            raise InputShapeError(
+                f"reuse_stages: expected {len(self.alignment.stages)} stage outputs of batch {batch}, "
+                f"got {[tuple(out.residual.shape) for out in reuse]}"
+            )
+        return _AlignmentRun(self.alignment, batch, initial.to(like.dtype), reuse)
 
     def _measure_expert_costs(self) -> None:
         """Expert MACs on one example pair, measured once at build time (CPESL's cost term)."""
@@ -197,8 +209,10 @@ class TrackerNet(nn.Module):
 class _AlignmentRun:
     """Per-forward state of the alignment stages: the running homography and each stage's output."""
 
-    def __init__(self, branch: AlignmentBranch, batch: int, initial: torch.Tensor) -> None:
-        self.branch, self.batch, self.homography = branch, batch, initial
+    def __init__(
+        self, branch: AlignmentBranch, batch: int, initial: torch.Tensor, reuse: Sequence[StageOutput] | None = None
+    ) -> None:
+        self.branch, self.batch, self.homography, self.reuse = branch, batch, initial, reuse
         self.stages: list[StageOutput] = []
         self.fine_maps = None
 
@@ -206,8 +220,9 @@ class _AlignmentRun:
         stage = self.branch.stage_after_block.get(index)
         if stage is None:
             return tokens
+        reuse = None if self.reuse is None else self.reuse[stage]
         rgb, x, out = self.branch.run_stage(
-            stage, tokens[: self.batch], tokens[self.batch :], self.homography, self.fine_maps
+            stage, tokens[: self.batch], tokens[self.batch :], self.homography, self.fine_maps, reuse
         )
         self.homography = out.homography
         self.stages.append(out)

@@ -70,6 +70,13 @@ SPECS: tuple[ParamSpec, ...] = (
         "tocu_beta", ENGINE.tocu_beta, "IoU an updated template must reach with the first frame", low=0.0, high=1.0
     ),
     ParamSpec("tocu_every", ENGINE.tocu_every, "run TOCU at most every N frames", low=1, high=10000),
+    ParamSpec(
+        "alignment_every",
+        ENGINE.alignment_every,
+        "estimate the misalignment on every N-th frame, reusing it between (1: every frame)",
+        low=1,
+        high=100,
+    ),
     ParamSpec("lost_score", ENGINE.lost_score, "score under which a frame counts towards LOST", low=0.0, high=1.0),
     ParamSpec(
         "lost_patience", ENGINE.lost_patience, "frames under lost_score before the state is LOST", low=1, high=10000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -50,10 +51,15 @@ class AlignmentBranch(nn.Module):
         tokens_x: torch.Tensor,
         previous: torch.Tensor,
         fine_maps: FineMaps | None = None,
+        reuse: StageOutput | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, StageOutput]:
-        """Estimate the stage's homography, then let each stream read the other through it (search tokens)."""
+        """Estimate the stage's homography, then let each stream read the other through it (search tokens).
+
+        With `reuse` (this stage's output on an earlier frame) its residual is applied instead of a new estimate:
+        the router, the experts and the fine field do not run; the streams still read each other through it.
+        """
         search = self.grid**2
-        field = None if fine_maps is None else self.fine.offset_field(fine_maps, previous)
+        field = None if fine_maps is None or reuse is not None else self.fine.offset_field(fine_maps, previous)
         inputs = StageInputs(
             tokens_rgb[:, :-search],
             tokens_x[:, :-search],
@@ -63,7 +69,10 @@ class AlignmentBranch(nn.Module):
             None if field is None else F.adaptive_avg_pool2d(field, self.grid),
             field,
         )
-        out = self.stages[index](inputs, previous)
+        if reuse is None:
+            out = self.stages[index](inputs, previous)
+        else:
+            out = dataclasses.replace(reuse, homography=hg.compose(reuse.residual, previous))
         x_to_rgb = out.homography
         # RGB queries look up X at H^-1(p); X queries look up RGB at H(p).
         search_rgb = self.tcmda_rgb[index](inputs.search_rgb, inputs.search_aux, hg.inverse(x_to_rgb), self.grid)
