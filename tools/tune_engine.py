@@ -12,39 +12,18 @@ were chosen from its output (README, "The tracker engine").
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 import torch
 
 from mm_tracker_model.engine import EngineConfig
+from mm_tracker_model.engine.overrides import parse_overrides
 from mm_tracker_model.eval.driver import new_run
 from mm_tracker_model.eval.inputs import EvalInput
 from mm_tracker_model.eval.offline import OfflineConfig, run_offline
 from mm_tracker_model.eval.report import summarise
 from mm_tracker_model.io.checkpoint import load_net
 from mm_tracker_model.weights import default_checkpoint
-
-BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
-
-
-def parse_setting(text: str) -> dict[str, float | int | bool | str]:
-    """'name=value,...' -> EngineConfig overrides, typed as the fields are (annotations are strings here)."""
-    types = {f.name: str(f.type) for f in dataclasses.fields(EngineConfig)}
-    overrides: dict[str, float | int | bool | str] = {}
-    for part in filter(None, text.split(",")):
-        name, _, value = part.partition("=")
-        if name not in types or not value:
-            raise argparse.ArgumentTypeError(f"{part!r}: expected NAME=VALUE with NAME an EngineConfig field")
-        kind = types[name]
-        try:
-            if kind == "bool":
-                overrides[name] = BOOLEANS[value.lower()]
-            else:
-                overrides[name] = {"int": int, "float": float}.get(kind, str)(value)
-        except (KeyError, ValueError):
-            raise argparse.ArgumentTypeError(f"{part!r}: {name} expects {kind}") from None
-    return overrides
 
 
 def sequence_parser(doc: str) -> argparse.ArgumentParser:
@@ -68,7 +47,7 @@ def sequence_inputs(args: argparse.Namespace) -> tuple[torch.nn.Module, list[Eva
 
 def main() -> int:
     parser = sequence_parser(__doc__)
-    parser.add_argument("--setting", type=parse_setting, action="append", default=[], help="NAME=VALUE,...")
+    parser.add_argument("--setting", type=parse_overrides, action="append", default=[], help="NAME=VALUE,...")
     args = parser.parse_args()
     net, items = sequence_inputs(args)
     for overrides in [{}, *args.setting]:

@@ -1,36 +1,24 @@
-"""tools/tune_engine.py: settings are typed as the EngineConfig fields they override."""
+"""tools/tune_engine.py: the sequences its arguments name, with pseudo-thermal X for RGB-only layouts."""
 
-import argparse
-import importlib.util
+import importlib
+import sys
 from pathlib import Path
 
-import pytest
-
-from mm_tracker_model.engine import EngineConfig
-
-SPEC = importlib.util.spec_from_file_location(
-    "tune_engine", Path(__file__).resolve().parents[2] / "tools/tune_engine.py"
-)
-tune_engine = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(tune_engine)
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+sys.path.insert(0, str(TOOLS))
+tune_engine = importlib.import_module("tune_engine")
 
 
-def test_settings_take_each_fields_type():
-    found = tune_engine.parse_setting("window_influence=0.6,tocu_every=5,online_alignment=false,precision=fp32")
-    assert found == {"window_influence": 0.6, "tocu_every": 5, "online_alignment": False, "precision": "fp32"}
-    assert type(found["tocu_every"]) is int and found["online_alignment"] is False
-    assert EngineConfig(**found).online_alignment is False
-    assert tune_engine.parse_setting("online_alignment=True") == {"online_alignment": True}
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("online_alignment=maybe", "online_alignment expects bool"),
-        ("tocu_every=2.5", "tocu_every expects int"),
-        ("speed=3", "EngineConfig field"),
-    ],
-)
-def test_bad_settings_are_named(text, message):
-    with pytest.raises(argparse.ArgumentTypeError, match=message):
-        tune_engine.parse_setting(text)
+def test_all_names_every_sequence_folder_and_otb_gets_pseudo_thermal(tmp_path, monkeypatch):
+    for name in ("b_seq", "a_seq"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "notes.txt").write_text("not a sequence")
+    monkeypatch.setattr(tune_engine, "load_net", lambda path: __import__("torch").nn.Identity())
+    args = tune_engine.sequence_parser("doc").parse_args(["all", "--root", str(tmp_path), "--checkpoint", "x.pt"])
+    _, items = tune_engine.sequence_inputs(args)
+    assert [item.path.name for item in items] == ["a_seq", "b_seq"]
+    assert {item.pseudo_aux for item in items} == {"thermal"}
+    args = tune_engine.sequence_parser("doc").parse_args(["b_seq", "--root", str(tmp_path), "--format", "synthetic"])
+    monkeypatch.setattr(tune_engine, "default_checkpoint", lambda: Path("default.pt"))
+    _, items = tune_engine.sequence_inputs(args)
+    assert [item.path.name for item in items] == ["b_seq"] and items[0].pseudo_aux is None

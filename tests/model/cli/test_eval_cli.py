@@ -119,3 +119,29 @@ def test_workers_evaluate_sequences_in_parallel_processes_with_the_same_results(
     for name in ("seq_0000", "seq_0001"):
         one = (tmp_path / "one" / "results" / f"{name}.txt").read_text()
         assert one == (tmp_path / "two" / "results" / f"{name}.txt").read_text()
+
+
+def test_engine_settings_reach_the_engine_and_the_report(data, tmp_path, capsys):
+    root, checkpoint = data
+    args = ["--sequence", str(root / "seq_0000"), "--format", "synthetic", "--checkpoint", str(checkpoint)]
+    args += ["--no-video", "--quiet"]
+    errors = {}
+    for name, extra in (("flag", ["--no-online-alignment"]), ("engine", ["--engine", "online_alignment=false"])):
+        assert eval_cli.main([*args, *extra, "--out", str(tmp_path / name)]) == 0
+        errors[name] = json.loads((tmp_path / name / "metrics.json").read_text())["overall"]["align_corner_err_px"]
+    assert errors["engine"] == errors["flag"]  # the calibration kept, either way
+    assert "- engine settings: `online_alignment=False`" in (tmp_path / "engine" / "summary.md").read_text()
+    assert eval_cli.main([*args, "--engine", "alignment_every=0", "--out", str(tmp_path / "bad")]) == 2
+    assert "alignment_every must be >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        eval_cli.main([*args, "--engine", "speed=3"])
+    assert "EngineConfig field" in capsys.readouterr().err
+
+
+def test_live_runs_pass_the_engine_settings_to_the_node_as_parameters():
+    parser = eval_cli.build_parser()
+    live = parser.parse_args(["--bag", "b", "--live", "--int8", "never", "--engine", "alignment_every=3"])
+    assert eval_cli.live_node_params(live) == ("int8:=never", "online_alignment:=true", "alignment_every:=3")
+    assert eval_cli.live_node_params(parser.parse_args(["--bag", "b", "--engine", "alignment_every=3"])) == ()
+    with pytest.raises(Exception, match="clip_margin: not a node parameter"):
+        eval_cli.live_node_params(parser.parse_args(["--bag", "b", "--live", "--engine", "clip_margin=5"]))

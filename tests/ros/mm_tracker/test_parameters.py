@@ -42,8 +42,12 @@ def test_the_engines_tuned_behaviour_is_a_node_parameter_with_the_engines_defaul
     import dataclasses
 
     from mm_tracker_model.engine import EngineConfig
+    from mm_tracker_model.engine.overrides import NOT_NODE_PARAMETERS
 
-    internal = {"clip_margin", "online_alignment", "device"}  # fixed; evaluation's switch; the node resolves auto
     for field in dataclasses.fields(EngineConfig):
-        if field.name not in internal:
+        if field.name == "device":
+            assert SPEC_BY_NAME["device"].default == "auto"  # the node resolves auto to CUDA or the CPU
+        elif field.name in NOT_NODE_PARAMETERS:
+            assert field.name not in SPEC_BY_NAME  # mm-tracker-eval --live refuses these by that list
+        else:
             assert SPEC_BY_NAME[field.name].default == getattr(EngineConfig(), field.name), field.name

@@ -23,6 +23,7 @@ from mm_tracker_model.cli.common import run_cli
 from mm_tracker_model.data.readers import READERS, read_sequence
 from mm_tracker_model.data.sources import STILL_PAIRS_FORMAT, dataset_folders
 from mm_tracker_model.engine import EngineConfig
+from mm_tracker_model.engine.overrides import NOT_NODE_PARAMETERS, node_parameter_args, parse_overrides
 from mm_tracker_model.engine.stream import StreamConfig
 from mm_tracker_model.engine.tracker import INT8_CHOICES
 from mm_tracker_model.errors import MMTrackerError
@@ -89,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--int8", choices=INT8_CHOICES, default="auto", help="int8 ViT linear layers (EngineConfig.int8)"
     )
     parser.add_argument(
+        "--engine",
+        type=parse_overrides,
+        default={},
+        metavar="NAME=VALUE,...",
+        help="EngineConfig fields, as the node's parameters of the same names (e.g. alignment_every=3)",
+    )
+    parser.add_argument(
         "--rgb-only",
         action="store_true",
         help="ignore the X stream: start and track on RGB alone (a converted OSTrack)",
@@ -140,7 +148,7 @@ def compare_settings(args: argparse.Namespace) -> int:
     unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
         raise MMTrackerError(f"--settings {unknown} unknown; known: {', '.join(SETTINGS)}")
-    engine = EngineConfig(device=args.device, int8=args.int8)
+    engine = engine_config(args)
     reports = [evaluate(net, sequences, s, progress=not args.quiet, engine=engine).to_dict() for s in settings]
     to_stdout = str(args.json) == "-"
     if to_stdout:
@@ -152,6 +160,22 @@ def compare_settings(args: argparse.Namespace) -> int:
         for r in reports:
             print(f"{r['setting']:<22}{r['pr']:7.3f}{r['npr']:7.3f}{r['sr']:7.3f}{r['align_corner_err_px']:15.2f}")
     return 0
+
+
+def engine_config(args: argparse.Namespace, **fields) -> EngineConfig:
+    """The engine the flags ask for: --device, --int8, the caller's fields, then --engine (which wins)."""
+    return EngineConfig(**({"device": args.device, "int8": args.int8} | fields | args.engine))
+
+
+def live_node_params(args: argparse.Namespace) -> tuple[str, ...]:
+    """--int8, --no-online-alignment and --engine as the node's parameters (every engine field but a few is one)."""
+    overrides = {"int8": args.int8, "online_alignment": not args.no_online_alignment} | args.engine
+    if not args.live:
+        return ()
+    not_node = sorted(set(overrides) & NOT_NODE_PARAMETERS)
+    if not_node:
+        raise MMTrackerError(f"--engine {', '.join(not_node)}: not a node parameter, so not with --live")
+    return node_parameter_args(overrides)
 
 
 def run_alignment_comparison(args: argparse.Namespace, items: list[EvalInput]) -> int:
@@ -167,7 +191,7 @@ def run_alignment_comparison(args: argparse.Namespace, items: list[EvalInput]) -
         ecc = EccConfig(motion=args.ecc_motion, every=args.ecc_every)
     except ValueError as exc:
         raise MMTrackerError(str(exc)) from None
-    base = OfflineConfig(engine=EngineConfig(device=args.device, int8=args.int8))
+    base = OfflineConfig(engine=engine_config(args))
     results = {}
     for item in tqdm(items, desc="inputs", disable=args.quiet):
         traces = compare_alignment(net, item, base, ecc)
@@ -209,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.compare_alignment:
             return run_alignment_comparison(args, items)
         run_dir = args.out or Path("runs") / time.strftime("eval-%Y%m%d-%H%M%S")
-        engine = EngineConfig(device=args.device, online_alignment=not args.no_online_alignment, int8=args.int8)
+        engine = engine_config(args, online_alignment=not args.no_online_alignment)
         job = EvalJob(
             run_dir=run_dir,
             checkpoint=args.checkpoint,
@@ -223,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                 device=args.device,
                 checkpoint=args.checkpoint,
                 rgb_only=args.rgb_only,
+                extra_node_params=live_node_params(args),
             ),
         )
         results = evaluate_all(items, job, workers=args.workers, progress=not args.quiet)
@@ -230,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
             "mode": "live (node over DDS, sim time)" if args.live else "offline (in-process engine)",
             "checkpoint": str(job.checkpoint or "packaged default"),
             "inputs": len(items),
+            "engine settings": ",".join(f"{k}={v}" for k, v in args.engine.items()) or "defaults",
         }
         if not args.live:
             # A closed loop's scores move with float summation order, so the run says what it ran with.

@@ -117,6 +117,9 @@ SPECS: tuple[ParamSpec, ...] = (
         "int8 ViT linear layers: auto (on the CPU in fp32), always, never (float)",
         choices=INT8_CHOICES,
     ),
+    ParamSpec(
+        "online_alignment", ENGINE.online_alignment, "estimate the misalignment online (false: keep the calibration)"
+    ),
     ParamSpec("tocu_homography", ENGINE.tocu_homography, "an accepted TOCU also replaces the rig homography"),
     ParamSpec(
         "global_rate",
