@@ -43,13 +43,15 @@ class OracleNet(nn.Module):
         offset[:, row, col] = torch.tensor([cx * grid - col, cy * grid - row])
         return score, size, offset
 
-    def forward(self, template, search, initial_homography=None) -> NetOutput:
+    def forward(self, template, search, initial_homography=None, reuse_stages=None) -> NetOutput:
+        """`reuse_stages` applies the earlier estimate's residual, as the network does (`h_crop` is not read)."""
         batch = search.shape[0]
         self.calls.append(batch)
         self.last_search = search
         boxes = self.tocu_boxes if batch == 2 else [self.box]
         score, size, offset = (torch.stack(m) for m in zip(*(self._maps(b) for b in boxes), strict=True))
-        homography = self.h_crop.expand(batch, 3, 3).clone()
+        estimate = self.h_crop if reuse_stages is None else reuse_stages[0].residual[0]
+        homography = estimate.expand(batch, 3, 3).clone()
         stage = StageOutput(
             params=torch.zeros(batch, 4),
             residual=homography,

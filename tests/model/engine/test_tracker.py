@@ -16,14 +16,16 @@ SEQUENCE = toy_sequence(frames=12, seed=3)
 
 
 def _tracker(**config) -> tuple[Tracker, OracleNet]:
-    """The engine around an oracle; size damping and the homography low-pass and shift-only trust off unless
-    asked for, so boxes and homographies map back exactly; TOCU replaces the running homography as PMATrack's."""
+    """The engine around an oracle; size damping, the homography low-pass, shift-only trust and reused estimates
+    off unless asked for, so boxes and homographies map back exactly; TOCU replaces the running homography as
+    PMATrack's does."""
     oracle = OracleNet()
     exact = {
         "max_scale_change": 0.0,
         "size_lr": 1.0,
         "publish_rate": 1.0,
         "linear_weight": 1.0,
+        "alignment_every": 1,
         "tocu_homography": True,
     }
     tracker = Tracker(oracle, EngineConfig(**(exact | config)))
