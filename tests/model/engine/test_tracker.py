@@ -496,10 +496,13 @@ def test_alignment_every_n_frames_reuses_the_last_estimate_between():
     assert estimated == [1, 4]
     # Reused frames carry the estimate's stages; the published homography still follows the crops.
     assert [r.stage_params for r in results[:3]] == [results[0].stage_params] * 3
-    tracker.track(SEQUENCE[6].rgb, None)  # an RGB-only frame estimates on RGB-as-X: never reused for X
+    # An RGB-only frame (X late) estimates on RGB-as-X for itself, and neither uses nor replaces the X estimate,
+    # nor counts: frame 7 is the 6th X frame, two after the estimate of frame 4.
+    tracker.track(SEQUENCE[6].rgb, None)
     tracker.track(SEQUENCE[7].rgb, SEQUENCE[7].x)
     tracker.reset_alignment()
     tracker.track(SEQUENCE[8].rgb, SEQUENCE[8].x)
-    assert estimated == [1, 4, 6, 7, 8]
+    assert estimated == [1, 4, 6, 8]
+    assert (tracker.stats.alignment_estimates, tracker.stats.alignment_reused) == (3, 4)  # X frames only
     with pytest.raises(EngineInputError, match="alignment_every must be >= 1"):
         EngineConfig(alignment_every=0)

@@ -23,11 +23,15 @@ def test_node_bench_reports_targets_latency_and_memory():
     domain = (int(os.environ.get("ROS_DOMAIN_ID", "0")) + 60) % 100 + 1
     env = {**os.environ, "ROS_DOMAIN_ID": str(domain), "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
     # A node parameter passed through: the node tracks in float (it would not start on a bad value).
-    command = [str(NODE_BENCH), "--seconds", "4", "--json", "--param", "int8:=never"]
+    command = [str(NODE_BENCH), "--seconds", "4", "--json", "--param", "int8:=never", "--param", "alignment_every:=2"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout[done.stdout.index("{") :])
-    assert report["params"] == ["int8:=never"]
+    assert report["params"] == ["int8:=never", "alignment_every:=2"]
+    # Every other frame with X estimates the alignment; the node's counters say so.
+    counters = report["node_counters"]
+    assert counters["alignment_estimates"] > 0
+    assert abs(counters["alignment_reused"] - counters["alignment_estimates"]) <= 1
     # The node's own per-phase view reaches the benchmark through /diagnostics.
     phases = report["phases_ms_p50"]
     assert {"waiting", "convert", "preprocess", "forward", "postprocess", "tocu", "publish"} <= set(phases)

@@ -166,6 +166,8 @@ class EngineStats:
     tocu_accepted: int = 0
     guard_rejections: int = 0
     lost_events: int = 0
+    alignment_estimates: int = 0  # frames with X whose alignment stages estimated (the rest reused one)
+    alignment_reused: int = 0
 
 
 def hann2d(size: int) -> torch.Tensor:
@@ -222,8 +224,10 @@ class Tracker:
         self.h_calibration = check_homography(np.eye(3) if homography is None else homography, "initial homography")
         self.h_global = self.h_calibration.copy()
         self.h_published = self.h_global.copy()
-        # The last alignment estimate: its frame index, stage outputs and the running homography it refined.
+        # The last alignment estimate: the X frame count at it, its stage outputs and the running homography it
+        # refined. RGB-only frames (a late X camera) neither use nor replace it: they do not count.
         self._estimate: tuple[int, list, np.ndarray] | None = None
+        self._x_frames = 0
         x, degraded = self._usable_aux(x)
         if degraded:
             raise EngineInputError(f"initialize needs a valid X image ({degraded[0]})")
@@ -296,11 +300,16 @@ class Tracker:
         timings["preprocess"] = _elapsed_ms(start)
 
         start = time.perf_counter()
+        self._x_frames += not rgb_only
         reuse = self._reusable_estimate(rgb_only)
         output = self._forward(templates, search_tensor, reuse_stages=reuse)
         timings["forward"] = _elapsed_ms(start)
-        if output.alignment is not None and reuse is None:
-            self._estimate = None if rgb_only else (self.frame_index, output.alignment.stages, self.h_global.copy())
+        if output.alignment is not None and not rgb_only:
+            if reuse is None:
+                self._estimate = (self._x_frames, output.alignment.stages, self.h_global.copy())
+                self.stats.alignment_estimates += 1
+            else:
+                self.stats.alignment_reused += 1
 
         start = time.perf_counter()
         search_centre = self.box[:2] + self.box[2:] / 2
@@ -368,13 +377,13 @@ class Tracker:
         return [self.template] if self.dynamic_template is None else [self.template, self.dynamic_template]
 
     def _reusable_estimate(self, rgb_only: bool) -> list | None:
-        """The last estimate's stage outputs while at most alignment_every - 1 frames old, on the same running
+        """The last estimate's stage outputs while at most alignment_every - 1 X frames old, on the same running
         homography and crop scale."""
         every, estimate = self.config.alignment_every, self._estimate
         if every == 1 or estimate is None or rgb_only or self._search_scale() != 1.0:
             return None
         frame, stages, h_global = estimate
-        return stages if self.frame_index - frame < every and np.array_equal(h_global, self.h_global) else None
+        return stages if self._x_frames - frame < every and np.array_equal(h_global, self.h_global) else None
 
     def _forward(
         self,

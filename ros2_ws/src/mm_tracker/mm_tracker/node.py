@@ -388,6 +388,8 @@ class TrackerNode(LifecycleNode):
                 "tocu_accepted": str(engine.tocu_accepted),
                 "guard_rejections": str(engine.guard_rejections),
                 "lost_events": str(engine.lost_events),
+                "alignment_estimates": str(engine.alignment_estimates),
+                "alignment_reused": str(engine.alignment_reused),
             }
             values |= {name: str(count) for name, count in sorted(stream.degradations.items())}
             degraded = degraded or bool(stream.degradations)

@@ -29,6 +29,9 @@ from mm_tracker_model.streams.image_msgs import array_to_image_fields
 from mm_tracker_model.topics import NODE
 from mm_tracker_msgs.msg import TrackedTarget
 
+# /diagnostics counters the report carries: how often the engine estimated the alignment, how many frames it lost.
+NODE_COUNTERS = ("alignment_estimates", "alignment_reused", "tocu_attempts", "dropped_while_busy", "aux_stale")
+
 
 def resident_mib(pid: int) -> float:
     """Resident set size of a process (Linux /proc), MiB."""
@@ -145,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
                 for key, value in diagnostics.items()
                 if key.startswith(PHASE_PREFIX)
             },
+            # What the node's engine and per-frame path counted over its life (warm-up included).
+            "node_counters": {key: int(diagnostics[key]) for key in NODE_COUNTERS if key in diagnostics},
         }
     finally:
         process.send_signal(signal.SIGINT)
@@ -167,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         phases = ", ".join(f"{name} {ms:.1f}" for name, ms in report["phases_ms_p50"].items())
         print(f"node phases, median ms per tracked frame: {phases or 'none reported'}")
+        counters = ", ".join(f"{name} {count}" for name, count in report["node_counters"].items())
+        print(f"node counters: {counters or 'none reported'}")
     return 0
 
 
