@@ -33,7 +33,7 @@ def test_live_node_and_offline_evaluation_give_the_same_boxes(tmp_path):
         offline = evaluate_all([EvalInput(bag)], EvalJob(tmp_path / "offline", video=False), progress=False)
     finally:
         torch.set_num_threads(threads)
-    live_job = EvalJob(tmp_path / "live", live=True, video=False, live_config=LiveConfig(rate=0.05))
+    live_job = EvalJob(tmp_path / "live", live=True, video=False, live_config=LiveConfig(rate=0.03))
     live = evaluate_all([EvalInput(bag)], live_job, progress=False)
     assert not offline.failed and not live.failed, (offline.failed, live.failed)
     offline_run, live_run = offline.runs[0], live.runs[0]
